@@ -16,7 +16,6 @@ from simgan import __version__
 from simgan.errors import SimganError
 
 
-
 def command_modules() -> list[str]:
     """Names of the subcommand modules in this package."""
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
