@@ -10,7 +10,11 @@ import pytest
 
 # ../shared/data beside the project's root: present in development and CI, absent on a
 # user's machine, where the tests that need it skip.
-SHARED_DATA = Path(os.environ.get("SIMGAN_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get(
+        "SIMGAN_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+)
 
 
 @pytest.fixture

@@ -57,7 +57,9 @@ def test_streaming_equals_in_memory(tmp_path, rng):
         got = list(r.iter_chunks(chunk_size=33))
         assert [s for s, _, _ in got] == list(range(0, 157, 33))
         np.testing.assert_array_equal(np.concatenate([g[1] for g in got]), whole.images)
-        np.testing.assert_array_equal(np.concatenate([g[2]["label"] for g in got]), whole.labels["label"])
+        np.testing.assert_array_equal(
+            np.concatenate([g[2]["label"] for g in got]), whole.labels["label"]
+        )
         idx = np.array([150, 3, 3, 77])
         im, lab = r.read_indices(idx)
         np.testing.assert_array_equal(im, whole.images[idx])
@@ -89,7 +91,11 @@ def test_failed_write_leaves_nothing(tmp_path, rng):
         (np.zeros((3, 8), np.uint8), {}, "expected \\(N, H, W, C\\)"),
         (np.zeros((3, 8, 8, 1), np.uint8), {"label": np.zeros(4, int)}, "4 rows but there are 3"),
         (np.zeros((3, 8, 8, 1), np.uint8), {"gaze": np.ones((3, 3), np.float32)}, "unit vectors"),
-        (np.zeros((3, 8, 8, 1), np.uint8), {"gaze": np.ones((3, 2), np.float32)}, "expected \\(N, 3\\)"),
+        (
+            np.zeros((3, 8, 8, 1), np.uint8),
+            {"gaze": np.ones((3, 2), np.float32)},
+            "expected \\(N, 3\\)",
+        ),
         (np.zeros((3, 8, 8, 1), np.uint8), {"colour": np.zeros(3)}, "unknown label 'colour'"),
         (np.zeros((3, 8, 8, 1), np.uint8), {"label": np.zeros(3, np.float32)}, "expected integers"),
     ],

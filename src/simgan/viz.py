@@ -39,7 +39,9 @@ def to_pil(picture: np.ndarray, scale: int = 1) -> Image.Image:
     return img
 
 
-def save_png(picture: np.ndarray, path: str | os.PathLike, scale: int = 1, overwrite: bool = True) -> None:
+def save_png(
+    picture: np.ndarray, path: str | os.PathLike, scale: int = 1, overwrite: bool = True
+) -> None:
     """Save uint8 (H, W, C) as PNG atomically."""
     with atomic_path(path, overwrite=overwrite) as tmp:
         to_pil(picture, scale).save(tmp, format="PNG")

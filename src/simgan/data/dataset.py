@@ -301,14 +301,18 @@ class DatasetReader:
                 continue
             kind = LABEL_KINDS.get(k)
             if kind is None or not isinstance(ds, h5py.Dataset):
-                raise SimganError(f"{where}: unknown entry '{k}'; known labels: {list(LABEL_KINDS)}")
+                raise SimganError(
+                    f"{where}: unknown entry '{k}'; known labels: {list(LABEL_KINDS)}"
+                )
             if ds.shape[:1] != (n,):
                 raise SimganError(
                     f"{where}: label '{k}' has {ds.shape[0] if ds.ndim else 0} rows for {n} "
                     "images; the file is inconsistent, re-create it"
                 )
             if ds.dtype != kind.dtype:
-                raise SimganError(f"{where}: label '{k}' has dtype {ds.dtype}, expected {kind.dtype}")
+                raise SimganError(
+                    f"{where}: label '{k}' has dtype {ds.dtype}, expected {kind.dtype}"
+                )
             names.append(k)
         self.label_names: list[str] = sorted(names)
 
