@@ -1,0 +1,62 @@
+"""`simgan train`: train a refiner on a synthetic and a real dataset file."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a refiner (SimGAN) on synthetic + unlabeled real images",
+        description="Pretrain R, pretrain D, then alternate K_g refiner and K_d discriminator "
+        "updates. Each run gets its own numbered folder under --out.",
+    )
+    p.add_argument("--synthetic", required=True, help="synthetic dataset file (.h5)")
+    p.add_argument("--real", required=True, help="real dataset file (.h5), labels unused")
+    p.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+    p.add_argument(
+        "--config", default="eyes", help="preset (eyes, eyes-sgd, hands, digits, tiny) or YAML"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.k_g=5 (repeatable)",
+    )
+    p.add_argument("--resume", metavar="RUN", help="continue a run folder (or checkpoint file)")
+    p.add_argument("--resize", action="store_true", help="resize synthetic images to the real size")
+    p.add_argument("--dry-run", action="store_true", help="check inputs and config, train nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from simgan.config import load_config
+    from simgan.train import load_run_config, train
+
+    overrides = list(args.overrides)
+    if args.resize:
+        overrides.append("train.resize=true")
+    if args.resume and args.config == "eyes" and not args.overrides:
+        cfg = load_run_config(args.resume)  # the run's own config by default
+    else:
+        cfg = load_config(args.config, overrides)
+    if args.quiet:
+        from dataclasses import replace
+
+        cfg = replace(cfg, log=replace(cfg.log, progress=False))
+    run = train(
+        cfg,
+        args.synthetic,
+        args.real,
+        args.out,
+        resume=args.resume,
+        dry_run=args.dry_run,
+        echo=not args.quiet,
+    )
+    if run is not None:
+        print(f"run folder: {run}")
+    return 0

@@ -1,0 +1,246 @@
+"""Typed training configuration: frozen dataclasses, YAML presets, dotted overrides.
+
+One source of truth. Unknown keys are errors (a typo never silently does nothing), the
+resolved config is saved in every run folder and checkpoint, and `--set a.b=value` edits a
+preset from the command line:
+
+    cfg = load_config("eyes", overrides=["train.k_g=5", "loss.lambda_reg=0.1"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from simgan.errors import SimganError
+
+PRESET_DIR = Path(__file__).parent / "configs"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    refiner: str = "eyes"  # preset name in simgan.models.presets
+    discriminator: str = "eyes"
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    # Weight of the self-regularization term. Our L1 is a per-pixel MEAN and the adversarial
+    # loss a per-patch MEAN, so this is not the paper's raw number (see README, "lambda").
+    lambda_reg: float = 0.5
+    psi: str = "identity"  # identity | mean | downsample
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: str = "sgd"  # sgd (the paper) | adam
+    lr_refiner: float = 0.001
+    lr_discriminator: float = 0.001
+    momentum: float = 0.0  # sgd only
+    beta1: float = 0.5  # adam only
+    beta2: float = 0.999
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 512
+    pretrain_refiner_steps: int = 1000  # self-regularization only
+    pretrain_discriminator_steps: int = 200
+    steps: int = 10000  # alternating steps, each K_g refiner + K_d discriminator updates
+    k_g: int = 2
+    k_d: int = 1
+    history_capacity: int = 25600  # B; the paper does not give it
+    resize: bool = False  # resize synthetic images to the real images' size if they differ
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    log_every: int = 50  # steps between metrics.jsonl rows
+    sample_every: int = 500  # steps between sample grids (fixed synthetic batch)
+    checkpoint_every: int = 2000  # steps between kept checkpoints (last.pt is always kept)
+    sample_count: int = 16
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "eyes"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    @property
+    def total_steps(self) -> int:
+        t = self.train
+        return t.pretrain_refiner_steps + t.pretrain_discriminator_steps + t.steps
+
+    def phase_at(self, step: int) -> str:
+        """The schedule's phase for a global step (0-based): derived, never stored apart."""
+        t = self.train
+        if step < t.pretrain_refiner_steps:
+            return "pretrain_refiner"
+        if step < t.pretrain_refiner_steps + t.pretrain_discriminator_steps:
+            return "pretrain_discriminator"
+        return "adversarial" if step < self.total_steps else "done"
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str = "config", prefix: str = "") -> Any:
+    """Build dataclass `cls` from a nested dict; unknown keys and wrong types are errors.
+
+    `where` names the source (a file) in messages; `prefix` is the dotted section path.
+    """
+    if not isinstance(data, dict):
+        raise SimganError(f"{where}: {prefix or 'config'} must be a mapping, got {data!r}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SimganError(
+            f"{where}: unknown key(s) {', '.join(prefix + u for u in unknown)}; valid keys "
+            f"there: {', '.join(sorted(names))}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        typ = hints[name]
+        if dataclasses.is_dataclass(typ):
+            kwargs[name] = from_dict(typ, value, where, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, typ, f"{where}: {prefix}{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, typ: type, key: str) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+    elif typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif typ is str:
+        if isinstance(value, str):
+            return value
+    raise SimganError(f"{key}: expected {typ.__name__}, got {value!r}")
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise SimganError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise SimganError(f"{path}: expected a mapping of config keys at the top level")
+    return data
+
+
+def _set_dotted(data: dict[str, Any], dotted: str) -> None:
+    if "=" not in dotted:
+        raise SimganError(f"--set {dotted}: expected key=value, e.g. train.k_g=5")
+    key, raw = dotted.split("=", 1)
+    parts = key.strip().split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise SimganError(f"--set {dotted}: '{p}' is not a section")
+    try:
+        node[parts[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        node[parts[-1]] = raw
+
+
+def load_config(
+    preset_or_path: str | os.PathLike = "eyes", overrides: list[str] | tuple[str, ...] = ()
+) -> Config:
+    """A preset name (eyes, hands, digits, tiny) or a YAML file, plus `key=value` overrides."""
+    text = str(preset_or_path)
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise SimganError(f"{path}: config file not found")
+    else:
+        path = PRESET_DIR / f"{text}.yaml"
+        if not path.is_file():
+            raise SimganError(
+                f"unknown config preset '{text}'; presets: {', '.join(preset_names())} "
+                "(or give a path to a .yaml file)"
+            )
+    data = _read_yaml(path)
+    for o in overrides:
+        _set_dotted(data, o)
+    cfg = from_dict(Config, data, where=f"{path}" + (" with --set overrides" if overrides else ""))
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Value checks that types cannot express."""
+    t = cfg.train
+    checks = [
+        (t.batch_size >= 2, "train.batch_size must be at least 2"),
+        (t.k_g >= 1 and t.k_d >= 1, "train.k_g and train.k_d must be at least 1"),
+        (
+            min(t.steps, t.pretrain_refiner_steps, t.pretrain_discriminator_steps) >= 0,
+            "step counts must not be negative",
+        ),
+        (t.history_capacity >= t.batch_size // 2, "train.history_capacity must be >= batch_size/2"),
+        (cfg.loss.lambda_reg >= 0, "loss.lambda_reg must not be negative"),
+        (
+            cfg.loss.psi in ("identity", "mean", "downsample"),
+            f"loss.psi '{cfg.loss.psi}' must be identity, mean or downsample",
+        ),
+        (cfg.optim.name in ("sgd", "adam"), f"optim.name '{cfg.optim.name}' must be sgd or adam"),
+        (cfg.optim.lr_refiner > 0 and cfg.optim.lr_discriminator > 0, "learning rates must be > 0"),
+        (
+            min(cfg.log.log_every, cfg.log.sample_every, cfg.log.checkpoint_every) >= 1,
+            "log intervals must be at least 1",
+        ),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise SimganError(f"config {cfg.name}: {message}")
+
+
+def dump_yaml(cfg: Config) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+
+
+def diff_from_defaults(cfg: Config) -> list[str]:
+    """'key: value (default d)' lines for every value that differs from the dataclass default."""
+    out: list[str] = []
+
+    def walk(obj: Any, ref: Any, prefix: str) -> None:
+        for f in fields(obj):
+            a, b = getattr(obj, f.name), getattr(ref, f.name)
+            if dataclasses.is_dataclass(a):
+                walk(a, b, f"{prefix}{f.name}.")
+            elif a != b:
+                out.append(f"{prefix}{f.name}: {a!r} (default {b!r})")
+
+    walk(cfg, Config(), "")
+    return out

@@ -1,0 +1,142 @@
+"""Reading, cropping and resizing images for the importers (RGB order, uint8).
+
+Box coordinates are continuous pixel coordinates with (0, 0) at the top-left corner of the
+top-left pixel, so a crop starting at x0 maps a point x to (x - x0) * scale.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from simgan.errors import SimganError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+DEFAULT_SIZE = (35, 55)  # (H, W), the paper's eye size
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image file -> uint8 (H, W) grayscale or (H, W, 3) RGB (alpha dropped).
+
+    16-bit images are scaled to 8 bits. Raises SimganError naming the file when the bytes
+    cannot be decoded.
+    """
+    path = Path(path)
+    try:
+        raw = np.fromfile(path, dtype=np.uint8)  # not cv2.imread: works with any file name
+    except OSError as e:
+        raise SimganError(f"{path}: cannot read ({e.strerror})") from None
+    img = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    if img is None:
+        raise SimganError(f"{path}: not a decodable image (corrupt or not png/jpg/bmp)")
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 3:
+        code = cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        img = cv2.cvtColor(img, code)
+    return img
+
+
+def to_channels(img: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3|4) RGB -> (H, W, channels) with channels 1 or 3."""
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    if channels == 1:
+        if img.ndim == 3:
+            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
+        return img[..., None]
+    if channels == 3:
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, axis=2)
+        return img
+    raise SimganError(f"channels must be 1 or 3, got {channels}")
+
+
+def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize uint8 (H, W) or (H, W, C) to size (h, w); area averaging when shrinking."""
+    h, w = size
+    if img.shape[:2] == (h, w):
+        return img
+    shrink = h < img.shape[0] or w < img.shape[1]
+    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return out[..., None] if img.ndim == 3 and out.ndim == 2 else out
+
+
+def resize_batch(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a stack uint8 (N, H, W) to (N, h, w): four images at a time travel as channels."""
+    n = images.shape[0]
+    if images.shape[1:3] == tuple(size) or n == 0:
+        return images
+    out = np.empty((n, *size), np.uint8)
+    for s in range(0, n, 4):  # INTER_AREA takes at most 4 channels
+        block = np.ascontiguousarray(images[s : s + 4].transpose(1, 2, 0))
+        r = resize(block, size)
+        out[s : s + 4] = (r[..., None] if r.ndim == 2 else r).transpose(2, 0, 1)
+    return out
+
+
+def fit_box(shape: tuple[int, ...], size: tuple[int, int], mode: str = "crop") -> np.ndarray:
+    """Box (x0, y0, w, h) of an image of `shape` that `fit` resizes to size (h, w).
+
+    'crop': the largest centred box with the target aspect; 'stretch': the whole image.
+    """
+    H, W = shape[:2]
+    h, w = size
+    if mode == "stretch" or abs(H * w - W * h) <= 0.01 * H * w:  # aspect already right
+        return np.array([0.0, 0.0, W, H])
+    if mode != "crop":
+        raise SimganError(f"fit mode must be 'crop' or 'stretch', got '{mode}'")
+    if W * h > H * w:  # too wide: trim the sides
+        cw = max(1, round(H * w / h))
+        return np.array([(W - cw) // 2, 0.0, cw, H])
+    ch = max(1, round(W * h / w))
+    return np.array([0.0, (H - ch) // 2, W, ch])
+
+
+def fit(
+    img: np.ndarray, size: tuple[int, int], mode: str = "crop"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bring any image to size (h, w) -> (image, origin, scale) as `crop_resize` returns."""
+    return crop_resize(img, fit_box(img.shape, size, mode), size)
+
+
+def aspect_box(cx: float, cy: float, width: float, size: tuple[int, int]) -> np.ndarray:
+    """Box (x0, y0, w, h) centred on (cx, cy) of the given width and the aspect of size."""
+    h = width * size[0] / size[1]
+    return np.array([cx - width / 2, cy - h / 2, width, h])
+
+
+def crop_resize(
+    img: np.ndarray, box: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut box (x0, y0, w, h) out of img (edges replicated past the border), resize to size.
+
+    Returns (crop, origin, scale): a point p in img maps to (p - origin) * scale in the crop.
+    """
+    H, W = img.shape[:2]
+    x0, y0 = int(np.floor(box[0])), int(np.floor(box[1]))
+    x1, y1 = int(np.ceil(box[0] + box[2])), int(np.ceil(box[1] + box[3]))
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+    pad = [max(0, -y0), max(0, y1 - H), max(0, -x0), max(0, x1 - W)]
+    part = img[max(0, y0) : min(H, y1), max(0, x0) : min(W, x1)]
+    if part.size == 0:
+        raise SimganError(f"crop box {np.round(box, 1).tolist()} lies outside the {W}x{H} image")
+    if any(pad):
+        part = cv2.copyMakeBorder(part, *pad, borderType=cv2.BORDER_REPLICATE)
+    crop = resize(part, size)
+    scale = np.array([size[1] / (x1 - x0), size[0] / (y1 - y0)])
+    return crop, np.array([x0, y0], dtype=np.float64), scale
+
+
+def mirror(img: np.ndarray) -> np.ndarray:
+    """Flip an image (H, W[, C]) left-right (makes a right eye look like a left eye)."""
+    return np.ascontiguousarray(img[:, ::-1])

@@ -1,0 +1,76 @@
+"""Run folders: auto-numbered, never overwritten; text log, metrics.jsonl, samples, checkpoints.
+
+runs/00003-eyes/
+    config.yaml       the resolved config (non-defaults also listed in log.txt)
+    log.txt           what happened, human-readable
+    metrics.jsonl     one JSON object per logged step
+    samples/          synthetic | refined | |difference| grids of a FIXED batch
+    checkpoints/      last.pt (always) and step_NNNNNNN.pt (periodic)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from simgan.errors import SimganError
+
+
+def new_run_dir(root: str | os.PathLike, name: str) -> Path:
+    """Create root/NNNNN-name with the next free number."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise SimganError(f"{root}: exists and is not a folder; give a folder for runs")
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
+    for n in range(max(numbers, default=-1) + 1, 100000):
+        path = root / f"{n:05d}-{safe}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        for sub in ("samples", "checkpoints"):
+            (path / sub).mkdir()
+        return path
+    raise SimganError(f"{root}: no free run number left")
+
+
+class RunLog:
+    """Appends to log.txt and metrics.jsonl; prints log lines when asked."""
+
+    def __init__(self, run_dir: Path, echo: bool = False) -> None:
+        self.run_dir = run_dir
+        self.echo = echo
+        self._text = open(run_dir / "log.txt", "a", buffering=1)  # noqa: SIM115
+        self._metrics = open(run_dir / "metrics.jsonl", "a", buffering=1)  # noqa: SIM115
+
+    def info(self, message: str, echo: bool = True) -> None:
+        stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        self._text.write(f"{stamp} {message}\n")
+        if self.echo and echo:
+            print(message, flush=True)
+
+    def metrics(self, row: dict[str, Any]) -> None:
+        self._metrics.write(json.dumps(row) + "\n")
+
+    def close(self) -> None:
+        self._text.close()
+        self._metrics.close()
+
+
+def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """All rows of a run's metrics.jsonl (a torn last line, from a crash, is skipped)."""
+    rows = []
+    path = Path(run_dir) / "metrics.jsonl"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows

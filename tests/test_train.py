@@ -1,0 +1,136 @@
+"""The training loop: a tiny end-to-end run, exact resume, bad input, NaN handling."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from simgan.checkpoint import load_checkpoint
+from simgan.cli import main
+from simgan.config import load_config
+from simgan.data import write_dataset
+from simgan.errors import SimganError
+from simgan.train import train
+
+
+@pytest.fixture
+def domains(tmp_path):
+    rng = np.random.default_rng(0)
+    syn = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8)
+    real = np.clip(syn[:30].astype(int) // 2 + 60, 0, 255).astype(np.uint8)
+    s = write_dataset(tmp_path / "syn.h5", syn, {"label": np.arange(40) % 10})
+    r = write_dataset(tmp_path / "real.h5", real)
+    return s, r
+
+
+def test_tiny_run_through_cli(domains, tmp_path, capsys):
+    s, r = domains
+    code = main(["train", "--synthetic", str(s), "--real", str(r), "--out", str(tmp_path / "runs"),
+                 "--config", "tiny", "--quiet"])
+    assert code == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name == "00000-tiny"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 9))
+    phases = [r["phase"] for r in rows]
+    assert phases == ["pretrain_refiner"] * 2 + ["pretrain_discriminator"] * 2 + ["adversarial"] * 4
+    adv = rows[-1]
+    for key in ("refiner_adv", "refiner_reg", "d_loss", "d_acc_real", "d_acc_refined", "images_per_s"):
+        assert key in adv and np.isfinite(adv[key])
+    assert "d_acc_history" in adv  # the buffer is full enough by then to feed D
+    assert (run / "samples" / "step_0000008.png").exists() and (run / "samples" / "real.png").exists()
+    assert (run / "config.yaml").exists() and (run / "log.txt").read_text()
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")  # weights_only load
+    assert ckpt["step"] == 8 and ckpt["phase"] == "done"
+    assert set(ckpt) >= {"refiner", "discriminator", "opt_refiner", "opt_discriminator", "history",
+                         "rng", "config", "simgan_version"}
+    # a second run gets the next number, never overwriting the first
+    main(["train", "--synthetic", str(s), "--real", str(r), "--out", str(tmp_path / "runs"),
+          "--config", "tiny", "--quiet", "--set", "train.steps=1"])
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["00000-tiny", "00001-tiny"]
+
+
+def test_resume_is_exact(domains, tmp_path):
+    s, r = domains
+    cfg = load_config("tiny", ["train.steps=6", "log.checkpoint_every=100"])
+    straight = train(cfg, s, r, tmp_path / "a", echo=False)
+    short = load_config("tiny", ["train.steps=2", "log.checkpoint_every=100"])
+    part = train(short, s, r, tmp_path / "b", echo=False)
+    resumed = train(cfg, s, r, tmp_path / "b", resume=part, echo=False)
+    assert resumed == part
+    a = load_checkpoint(straight / "checkpoints" / "last.pt")
+    b = load_checkpoint(resumed / "checkpoints" / "last.pt")
+    assert a["step"] == b["step"] == cfg.total_steps
+    for net in ("refiner", "discriminator"):
+        for k, v in a[net].items():
+            assert torch.equal(v, b[net][k]), f"{net}.{k} differs after resume"
+    assert torch.equal(a["history"]["images"], b["history"]["images"])
+    assert a["opt_refiner"]["state"][0]["step"] == b["opt_refiner"]["state"][0]["step"]
+
+
+def test_resume_refuses_other_config(domains, tmp_path):
+    s, r = domains
+    run = train(load_config("tiny"), s, r, tmp_path, echo=False)
+    with pytest.raises(SimganError, match="another config.*lambda_reg"):
+        train(load_config("tiny", ["loss.lambda_reg=3"]), s, r, tmp_path, resume=run, echo=False)
+
+
+def test_bad_inputs(domains, tmp_path):
+    s, r = domains
+    with pytest.raises(SimganError, match="fewer than the batch size"):
+        train(load_config("tiny", ["train.batch_size=64"]), s, r, tmp_path, echo=False)
+    other = write_dataset(tmp_path / "big.h5", np.zeros((40, 12, 12, 1), np.uint8))
+    with pytest.raises(SimganError, match="--resize"):
+        train(load_config("tiny"), other, r, tmp_path, echo=False)
+    rgb = write_dataset(tmp_path / "rgb.h5", np.zeros((40, 8, 8, 3), np.uint8))
+    with pytest.raises(SimganError, match="channel"):
+        train(load_config("tiny"), rgb, r, tmp_path, echo=False)
+    assert train(load_config("tiny", ["train.resize=true"]), other, r, tmp_path / "ok", echo=False)
+    with pytest.raises(SimganError, match="unknown key"):
+        load_config("tiny", ["train.kg=2"])
+    assert main(["train", "--synthetic", str(tmp_path / "nope.h5"), "--real", str(r),
+                 "--config", "tiny"]) == 2
+
+
+def test_dry_run_creates_nothing(domains, tmp_path, capsys):
+    s, r = domains
+    assert main(["train", "--synthetic", str(s), "--real", str(r), "--out", str(tmp_path / "runs"),
+                 "--config", "tiny", "--dry-run"]) == 0
+    assert "dry run" in capsys.readouterr().out
+    assert not (tmp_path / "runs").exists()
+
+
+def test_nan_stops_with_last_good_checkpoint(domains, tmp_path):
+    s, r = domains
+    cfg = load_config("tiny", ["optim.lr_refiner=1e30", "optim.lr_discriminator=1e30",
+                               "log.checkpoint_every=1", "train.steps=50"])
+    with pytest.raises(SimganError, match="became (nan|inf).*last good checkpoint"):
+        train(cfg, s, r, tmp_path / "runs", echo=False)
+    (run,) = (tmp_path / "runs").iterdir()
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert all(torch.isfinite(v).all() for v in ckpt["refiner"].values())
+
+
+def test_refine_keeps_labels_byte_identical(domains, tmp_path):
+    import h5py
+
+    s, r = domains
+    run = train(load_config("tiny"), s, r, tmp_path / "runs", echo=False)
+    out = tmp_path / "refined.h5"
+    png = tmp_path / "png"
+    assert main(["refine", "--run", str(run), "--input", str(s), "--out", str(out),
+                 "--png", str(png), "--batch-size", "7"]) == 0
+    with h5py.File(s) as a, h5py.File(out) as b:
+        assert a["label"][()].tobytes() == b["label"][()].tobytes()
+        assert b["images"].shape == a["images"].shape
+        assert b.attrs["domain"] == "refined"
+        assert not np.array_equal(a["images"][()], b["images"][()])  # the refiner did something
+    assert len(list(png.glob("*.png"))) == 40
+    # exists -> refused; bad run folder -> clear error
+    assert main(["refine", "--run", str(run), "--input", str(s), "--out", str(out)]) == 2
+    assert main(["refine", "--run", str(tmp_path), "--input", str(s), "--out",
+                 str(tmp_path / "x.h5")]) == 2
+    assert not (tmp_path / "x.h5").exists()
