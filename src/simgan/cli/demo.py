@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from simgan.cli._common import positive_int
+from simgan.cli._common import parse_size, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="digits (default): refine font-rendered digits towards scikit-learn's real "
         "handwritten digits and compare classifiers trained on raw vs refined synthetic digits.",
     )
-    p.add_argument("domain", nargs="?", default="digits", choices=["digits"])
+    p.add_argument("domain", nargs="?", default="digits", choices=["digits", "eyes"])
+    p.add_argument("--real", help="eyes: real eye images (.h5 dataset, .npz or image folder)")
+    p.add_argument("--size", type=parse_size, default=(35, 55), help="eyes: HxW (default 35x55)")
     p.add_argument("--out", default="runs", help="folder for the demo folder (default: runs)")
     p.add_argument("--count", type=positive_int, default=20000, help="synthetic images")
     p.add_argument("--seed", type=int, default=0)
@@ -32,11 +34,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from simgan.cli._common import print_json
-    from simgan.demo import run_digits_demo
+    from simgan.demo import run_digits_demo, run_eyes_demo
+    from simgan.errors import SimganError
 
-    results = run_digits_demo(
-        args.out, count=args.count, seed=args.seed, overrides=args.overrides, echo=not args.json
-    )
+    if args.domain == "eyes":
+        if not args.real:
+            raise SimganError(
+                "simgan demo eyes needs --real PATH: real eye images (.h5, .npz or a "
+                "folder), e.g. ../shared/data/real/mpiigaze_p00_36x60"
+            )
+        results = run_eyes_demo(
+            args.real,
+            args.out,
+            count=args.count,
+            size=args.size,
+            seed=args.seed,
+            overrides=args.overrides,
+            echo=not args.json,
+        )
+    else:
+        results = run_digits_demo(
+            args.out,
+            count=args.count,
+            seed=args.seed,
+            overrides=args.overrides,
+            echo=not args.json,
+        )
     if args.json:
         print_json(results)
     return 0
