@@ -38,10 +38,12 @@ def test_tiny_run_through_cli(domains, tmp_path, capsys):
     phases = [r["phase"] for r in rows]
     assert phases == ["pretrain_refiner"] * 2 + ["pretrain_discriminator"] * 2 + ["adversarial"] * 4
     adv = rows[-1]
-    for key in ("refiner_adv", "refiner_reg", "d_loss", "d_acc_real", "d_acc_refined", "images_per_s"):
+    for key in ("refiner_adv", "refiner_reg", "d_loss", "d_acc_real", "d_acc_refined",
+                "images_per_s"):
         assert key in adv and np.isfinite(adv[key])
     assert "d_acc_history" in adv  # the buffer is full enough by then to feed D
-    assert (run / "samples" / "step_0000008.png").exists() and (run / "samples" / "real.png").exists()
+    assert (run / "samples" / "step_0000008.png").exists()
+    assert (run / "samples" / "real.png").exists()
     assert (run / "config.yaml").exists() and (run / "log.txt").read_text()
     ckpt = load_checkpoint(run / "checkpoints" / "last.pt")  # weights_only load
     assert ckpt["step"] == 8 and ckpt["phase"] == "done"
@@ -134,3 +136,100 @@ def test_refine_keeps_labels_byte_identical(domains, tmp_path):
     assert main(["refine", "--run", str(tmp_path), "--input", str(s), "--out",
                  str(tmp_path / "x.h5")]) == 2
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_perf_settings_may_change_on_resume(domains, tmp_path):
+    s, r = domains
+    short = load_config("tiny", ["train.steps=2", "perf.amp=bf16"])
+    run = train(short, s, r, tmp_path, echo=False)
+    assert "autocast torch.bfloat16" in (run / "log.txt").read_text()
+    plain = load_config("tiny", ["perf.amp=none", "perf.channels_last=false"])
+    assert train(plain, s, r, tmp_path, resume=run, echo=False) == run
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert ckpt["step"] == plain.total_steps and ckpt["config"]["perf"]["amp"] == "none"
+    assert all(torch.isfinite(v).all() for v in ckpt["refiner"].values())
+
+
+def test_updates_without_sync_return_device_tensors():
+    from simgan.train import build_state, discriminator_update, refiner_update
+
+    cfg = load_config("tiny")
+    state = build_state(cfg, 1, torch.device("cpu"))
+    x = torch.rand(8, 1, 8, 8) * 2 - 1
+    m = refiner_update(state, cfg, x, True, sync=False)
+    assert all(isinstance(v, torch.Tensor) and v.ndim == 0 for v in m.values())
+    assert set(m) == {"refiner_loss", "refiner_reg", "refiner_adv"}
+    d = discriminator_update(state, x, x.flip(0))
+    assert all(isinstance(v, float) for v in d.values()) and "d_acc_history" not in d
+    # the refiner update froze D only for its own backward pass
+    assert all(p.requires_grad for p in state.discriminator.parameters())
+
+
+def test_amp_choice():
+    from simgan.config import PerfConfig
+    from simgan.train import resolve_amp
+
+    cpu = torch.device("cpu")
+    assert resolve_amp(PerfConfig(amp="none"), cpu) is None
+    assert resolve_amp(PerfConfig(amp="bf16"), cpu) is torch.bfloat16
+    assert resolve_amp(PerfConfig(amp="auto"), cpu) in (None, torch.bfloat16)
+    with pytest.raises(SimganError, match="perf.amp"):
+        resolve_amp(PerfConfig(amp="fp8"), cpu)
+
+
+def test_sampling_is_the_same_in_every_layout(domains):
+    from simgan.batches import ImageBank
+
+    s, _ = domains
+    bank = ImageBank.from_file(s)
+    a = bank.sample(8, torch.Generator().manual_seed(3))
+    b = bank.sample(8, torch.Generator().manual_seed(3), "cpu", channels_last=True)
+    assert torch.equal(a, b) and b.is_contiguous(memory_format=torch.channels_last)
+    assert a.dtype == torch.float32 and a.min() >= -1 and a.max() <= 1
+
+
+def test_refine_with_an_exported_model(domains, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from simgan.data import read_dataset
+    from simgan.export import export_run
+
+    s, r = domains
+    run = train(load_config("tiny"), s, r, tmp_path / "runs", echo=False)
+    model, _ = export_run(run, tmp_path / "refiner.onnx")
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    assert main(["refine", "--run", str(run), "--input", str(s), "--out", str(a)]) == 0
+    assert main(["refine", "--model", str(model), "--input", str(s), "--out", str(b)]) == 0
+    ra, rb = read_dataset(a), read_dataset(b)
+    assert np.abs(ra.images.astype(int) - rb.images.astype(int)).max() <= 1  # rounding only
+    assert ra.labels["label"].tobytes() == rb.labels["label"].tobytes()
+    with pytest.raises(SystemExit):  # one source only: argparse refuses both
+        main(["refine", "--run", str(run), "--model", str(model), "--input", str(s),
+              "--out", str(tmp_path / "c.h5")])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_compiled_training_runs(domains, tmp_path):
+    s, r = domains
+    run = train(load_config("tiny", ["perf.compile=true"]), s, r, tmp_path, echo=False)
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert not any(k.startswith("_orig_mod") for k in ckpt["refiner"])  # plain state dicts
+    assert all(torch.isfinite(v).all() for v in ckpt["refiner"].values())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gpu_training_keeps_data_on_device(domains, tmp_path):
+    from simgan.batches import ImageBank
+
+    s, r = domains
+    bank = ImageBank.from_file(s)
+    on_gpu = bank.to(torch.device("cuda"))
+    assert on_gpu.images.is_cuda
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(bank.sample(8, g1), on_gpu.sample(8, g2, "cuda").cpu())
+    pinned = bank.to(torch.device("cuda"), on_device=False)
+    assert pinned.images.is_pinned()
+    cfg = load_config("tiny", ["device=cuda", "perf.amp=bf16"])
+    run = train(cfg, s, r, tmp_path, echo=False)
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert all(torch.isfinite(v).all() for v in ckpt["refiner"].values())

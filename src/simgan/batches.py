@@ -1,8 +1,17 @@
 """Training images in memory as uint8 tensors, sampled into normalized float batches.
 
 Images stay uint8 (a quarter of float32's memory: 1.2 M eye patches are 2.3 GB) and are
-normalized on the fly to [-1, 1]. Batches are drawn with the trainer's own torch.Generator,
-so a resumed run draws exactly the batches the uninterrupted run would have.
+normalized on the fly to [-1, 1], on the device that runs the step. Batches are drawn with
+the trainer's own torch.Generator (always a CPU generator), so a resumed run draws exactly
+the batches the uninterrupted run would have, whatever the device.
+
+On a GPU the bank lives in GPU memory when it fits (`ImageBank.to`): a batch is then one
+gather on the device and nothing crosses the bus. Otherwise it stays in page-locked host
+memory and each batch is gathered into a pinned buffer and copied asynchronously, so the
+host never waits for the GPU to drain its queue.
+
+Under torchrun every rank holds only its own shard: a contiguous range of rows
+(`shard_range`), read straight from the file.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ def to_float(images_u8: torch.Tensor) -> torch.Tensor:
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float (N, C, H, W) in [-1, 1] -> uint8, rounded."""
-    return images.detach().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return images.detach().float().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
 def nhwc_to_nchw(images: np.ndarray) -> torch.Tensor:
@@ -41,21 +50,42 @@ def resize_u8(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return y.round_().clamp_(0, 255).to(torch.uint8)
 
 
-class ImageBank:
-    """All images of one dataset file as a uint8 tensor (N, C, H, W)."""
+def shard_range(count: int, rank: int, world_size: int) -> tuple[int, int]:
+    """Rows [start, stop) of rank's contiguous shard; shards are disjoint and cover all rows."""
+    return rank * count // world_size, (rank + 1) * count // world_size
 
-    def __init__(self, images: torch.Tensor, path: str = "") -> None:
+
+class ImageBank:
+    """Images of one dataset file (or of one rank's shard of it) as uint8 (N, C, H, W).
+
+    `file_count` is the number of images in the whole file, `offset` the file row of
+    images[0]; both describe where a shard came from.
+    """
+
+    def __init__(
+        self, images: torch.Tensor, path: str = "", file_count: int | None = None, offset: int = 0
+    ) -> None:
         self.images = images
         self.path = path
+        self.file_count = len(images) if file_count is None else int(file_count)
+        self.offset = int(offset)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, chunk: int = 65536) -> ImageBank:
+    def from_file(
+        cls,
+        path: str | os.PathLike,
+        chunk: int = 65536,
+        shard: tuple[int, int] | None = None,
+    ) -> ImageBank:
+        """All images of a dataset file, or with shard=(rank, world_size) only that rank's
+        contiguous share of the rows (the others are never read)."""
         with DatasetReader(path) as r:
             n, (h, w, c) = len(r), r.image_shape
-            out = torch.empty((n, c, h, w), dtype=torch.uint8)
-            for start, images, _ in r.iter_chunks(chunk, labels=False):
-                out[start : start + len(images)] = nhwc_to_nchw(images)
-        return cls(out, str(path))
+            start, stop = (0, n) if shard is None else shard_range(n, *shard)
+            out = torch.empty((stop - start, c, h, w), dtype=torch.uint8)
+            for s, images, _ in r.iter_chunks(chunk, start=start, stop=stop, labels=False):
+                out[s - start : s - start + len(images)] = nhwc_to_nchw(images)
+        return cls(out, str(path), file_count=n, offset=start)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -65,8 +95,28 @@ class ImageBank:
         """(C, H, W)."""
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
-        """A random batch, float32 (B, C, H, W) in [-1, 1]; rows drawn without replacement."""
+    def to(
+        self, device: torch.device, *, on_device: bool = True, pin_memory: bool = True
+    ) -> ImageBank:
+        """The bank placed for training on `device`.
+
+        CUDA: in GPU memory when `on_device` and it takes under half of the free memory,
+        else in pinned host memory (when `pin_memory`). CPU: unchanged.
+        """
+        if device.type != "cuda":
+            return self
+        images = self.images
+        if on_device:
+            free, _ = torch.cuda.mem_get_info(device)
+            if images.numel() < free // 2:
+                images = images.to(device)
+                return ImageBank(images, self.path, self.file_count, self.offset)
+        if pin_memory and not images.is_pinned():
+            images = images.pin_memory()
+        return ImageBank(images, self.path, self.file_count, self.offset)
+
+    def indices(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """batch_size distinct row indices (CPU int64), drawn with `generator`."""
         n = len(self)
         if n >= 4 * batch_size:
             idx = torch.randint(n, (batch_size,), generator=generator)
@@ -75,18 +125,48 @@ class ImageBank:
                 idx = torch.randint(n, (batch_size,), generator=generator)
         else:
             idx = torch.randperm(n, generator=generator)[:batch_size]
-        return to_float(self.images[idx])
+        return idx
+
+    def sample(
+        self,
+        batch_size: int,
+        generator: torch.Generator,
+        device: torch.device | str | None = None,
+        channels_last: bool = False,
+    ) -> torch.Tensor:
+        """A random batch, float32 (B, C, H, W) in [-1, 1] on `device` (default: where the
+        bank is); rows drawn without replacement. The draws do not depend on the device."""
+        idx = self.indices(batch_size, generator)
+        src = self.images
+        device = src.device if device is None else torch.device(device)
+        if src.device.type == "cuda":  # bank on the GPU: one gather there
+            rows = src[idx.to(src.device, non_blocking=True)]
+        elif device.type == "cuda":
+            # gather into page-locked memory so the copy is asynchronous; the caching host
+            # allocator keeps the buffer alive until the copy has finished
+            rows = torch.empty((batch_size, *src.shape[1:]), dtype=src.dtype, pin_memory=True)
+            torch.index_select(src, 0, idx, out=rows)
+        else:
+            rows = src[idx]
+        x = to_float(rows.to(device, non_blocking=True))  # uint8 crosses the bus, not float
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
 
 
 def check_compatible(
     synthetic: ImageBank, real: ImageBank, batch_size: int, resize: bool
 ) -> ImageBank:
-    """Clear errors for mismatched domains; returns synthetic, resized if asked."""
+    """Clear errors for mismatched domains; returns synthetic, resized if asked.
+
+    batch_size is the global batch, checked against the whole files' image counts.
+    """
     for bank, what in ((synthetic, "synthetic"), (real, "real")):
-        if len(bank) < batch_size:
+        if bank.file_count < batch_size:
             raise SimganError(
-                f"{bank.path}: the {what} set has {len(bank)} images, fewer than the batch "
-                f"size {batch_size}; lower it with --set train.batch_size={max(2, len(bank))}"
+                f"{bank.path}: the {what} set has {bank.file_count} images, fewer than the "
+                f"batch size {batch_size}; lower it with "
+                f"--set train.batch_size={max(2, bank.file_count)}"
             )
     (cs, hs, ws), (cr, hr, wr) = synthetic.shape, real.shape
     if cs != cr:
@@ -100,5 +180,6 @@ def check_compatible(
                 f"{synthetic.path} is {hs}x{ws} but {real.path} is {hr}x{wr}; re-create one at "
                 "the other's size, or pass --resize to resize the synthetic images to the real size"
             )
-        return ImageBank(resize_u8(synthetic.images, (hr, wr)), synthetic.path)
+        resized = resize_u8(synthetic.images, (hr, wr))
+        return ImageBank(resized, synthetic.path, synthetic.file_count, synthetic.offset)
     return synthetic

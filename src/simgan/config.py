@@ -69,6 +69,19 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class PerfConfig:
+    """How fast, not what: none of these change what is learned beyond rounding, so they may
+    change when resuming (see docs/scaling.md)."""
+
+    amp: str = "auto"  # auto | bf16 | none: bf16 autocast; auto = CUDA, or a CPU with bf16 units
+    channels_last: bool = True  # NHWC activations (faster convolutions with oneDNN / cuDNN)
+    compile: bool = False  # torch.compile both networks (slow first steps, then faster)
+    data_on_device: bool = True  # keep the uint8 image banks on the GPU when they fit
+    pin_memory: bool = True  # page-locked host batches for asynchronous copies to the GPU
+    threads: int = 0  # CPU threads for PyTorch; 0 = its default
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = "eyes"
     seed: int = 0
@@ -78,6 +91,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    perf: PerfConfig = field(default_factory=PerfConfig)
 
     @property
     def total_steps(self) -> int:

@@ -7,7 +7,13 @@ Phases, in order, over one global step counter (the phase is derived from the st
                             updates (R fixed) on real images and refined images drawn half
                             from the current R and half from the history buffer
 Every random draw comes from generators saved in the checkpoint, so resuming at step k and
-training to N gives exactly the weights of an uninterrupted run to N.
+training to N gives exactly the weights of an uninterrupted run to N (with the same number
+of processes and the same perf settings).
+
+The updates themselves live in updates.py, checkpoint state in resume.py, and several
+processes (torchrun) in distributed.py; this file reads data, runs the schedule, logs,
+draws samples and saves checkpoints. Metrics stay on the device between log, sample and
+checkpoint steps, so on a GPU the host never waits in between.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,229 +30,111 @@ import torch
 from torch import nn
 
 from simgan import __version__
+from simgan import distributed as dist_
 from simgan.batches import ImageBank, check_compatible, to_uint8
 from simgan.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
-from simgan.config import Config, diff_from_defaults, dump_yaml, from_dict, to_dict
+from simgan.config import Config, diff_from_defaults, dump_yaml
 from simgan.errors import SimganError
-from simgan.history import HistoryBuffer
-from simgan.losses import (
-    REAL,
-    REFINED,
-    discriminator_loss,
-    patch_accuracy,
-    refiner_loss,
-    self_regularization_loss,
+from simgan.resume import (  # noqa: F401  (public names, re-exported)
+    RESUMABLE_CHANGES,
+    check_resume,
+    load_run_config,
+    rank_state,
+    restore_state,
+    state_to_checkpoint,
 )
-from simgan.models import build_discriminator, build_refiner
 from simgan.run_dir import RunLog, new_run_dir
+from simgan.updates import (  # noqa: F401  (public names, re-exported)
+    TrainState,
+    build_state,
+    discriminator_update,
+    make_optimizer,
+    refiner_update,
+    resolve_amp,
+    resolve_device,
+)
 from simgan.viz import auto_scale, make_grid, save_png
-
-# Config keys that may change when resuming: they do not alter what was learned so far.
-RESUMABLE_CHANGES = ("train.steps", "log.", "device")
-
-
-@dataclass
-class TrainState:
-    """Everything that evolves during training; all of it goes into the checkpoint."""
-
-    refiner: nn.Module
-    discriminator: nn.Module
-    opt_refiner: torch.optim.Optimizer
-    opt_discriminator: torch.optim.Optimizer
-    history: HistoryBuffer
-    data_generator: torch.Generator  # batch sampling
-    step: int = 0
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SimganError(f"device '{name}' asked for, but no CUDA device is available")
-    return torch.device(name)
-
-
-def make_optimizer(cfg: Config, params, lr: float) -> torch.optim.Optimizer:
-    o = cfg.optim
-    if o.name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=o.momentum, weight_decay=o.weight_decay)
-    return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
-
-
-def build_state(cfg: Config, channels: int, device: torch.device) -> TrainState:
-    """Fresh networks, optimizers and buffer, all seeded from cfg.seed."""
-    torch.manual_seed(cfg.seed)
-    refiner = build_refiner(cfg.model.refiner, channels).to(device)
-    discriminator = build_discriminator(cfg.model.discriminator, channels).to(device)
-    data_generator = torch.Generator().manual_seed(cfg.seed + 1)
-    return TrainState(
-        refiner=refiner,
-        discriminator=discriminator,
-        opt_refiner=make_optimizer(cfg, refiner.parameters(), cfg.optim.lr_refiner),
-        opt_discriminator=make_optimizer(
-            cfg, discriminator.parameters(), cfg.optim.lr_discriminator
-        ),
-        history=HistoryBuffer(cfg.train.history_capacity, seed=cfg.seed + 2),
-        data_generator=data_generator,
-    )
-
-
-# -- one update of each network ---------------------------------------------------------------
-
-
-def refiner_update(
-    state: TrainState, cfg: Config, synthetic: torch.Tensor, adversarial: bool
-) -> dict[str, float]:
-    """One gradient step of R. synthetic: (B, C, H, W) in [-1, 1] on the device."""
-    refined = state.refiner(synthetic)
-    if adversarial:
-        state.discriminator.requires_grad_(False)  # D is fixed; its gradient flows to R only
-        logits = state.discriminator(refined)
-        total, adv, reg = refiner_loss(
-            logits, refined, synthetic, cfg.loss.lambda_reg, cfg.loss.psi
-        )
-        state.discriminator.requires_grad_(True)
-    else:
-        # pretraining: self-regularization alone, so R starts out as (close to) the identity
-        total = reg = self_regularization_loss(refined, synthetic, 1.0, cfg.loss.psi)
-        adv = None
-    state.opt_refiner.zero_grad(set_to_none=True)
-    total.backward()
-    state.opt_refiner.step()
-    out = {"refiner_loss": total.item(), "refiner_reg": reg.item()}
-    if adv is not None:
-        out["refiner_adv"] = adv.item()
-    return out
-
-
-def discriminator_update(
-    state: TrainState, synthetic: torch.Tensor, real: torch.Tensor
-) -> dict[str, float]:
-    """One gradient step of D on real images and history-mixed refined images (R fixed)."""
-    with torch.no_grad():
-        refined = state.refiner(synthetic)
-    mixed = state.history.mix(refined)  # (B, C, H, W): current rows first, then history rows
-    n_current = len(mixed) - state.history.last_history_rows
-    logits = state.discriminator(torch.cat([real, mixed]))
-    logits_real, logits_refined = logits[: len(real)], logits[len(real) :]
-    loss = discriminator_loss(logits_real, logits_refined)
-    state.opt_discriminator.zero_grad(set_to_none=True)
-    loss.backward()
-    state.opt_discriminator.step()
-    with torch.no_grad():
-        out = {
-            "d_loss": loss.item(),
-            "d_acc_real": patch_accuracy(logits_real, REAL).item(),
-            "d_acc_refined": patch_accuracy(logits_refined[:n_current], REFINED).item(),
-        }
-        if n_current < len(mixed):
-            out["d_acc_history"] = patch_accuracy(logits_refined[n_current:], REFINED).item()
-    return out
-
-
-# -- checkpoints ------------------------------------------------------------------------------
-
-
-def state_to_checkpoint(state: TrainState, cfg: Config, data: dict[str, Any]) -> dict[str, Any]:
-    rng = {"torch": torch.get_rng_state(), "data": state.data_generator.get_state()}
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
-    return {
-        "config": to_dict(cfg),
-        "step": state.step,
-        "phase": cfg.phase_at(state.step),
-        "refiner": state.refiner.state_dict(),
-        "discriminator": state.discriminator.state_dict(),
-        "opt_refiner": state.opt_refiner.state_dict(),
-        "opt_discriminator": state.opt_discriminator.state_dict(),
-        "history": state.history.state_dict(),
-        "rng": rng,
-        "data": data,
-    }
-
-
-def restore_state(state: TrainState, ckpt: dict[str, Any]) -> None:
-    state.refiner.load_state_dict(ckpt["refiner"])
-    state.discriminator.load_state_dict(ckpt["discriminator"])
-    state.opt_refiner.load_state_dict(ckpt["opt_refiner"])
-    state.opt_discriminator.load_state_dict(ckpt["opt_discriminator"])
-    state.history.load_state_dict(ckpt["history"])
-    state.data_generator.set_state(ckpt["rng"]["data"])
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    if "cuda" in ckpt["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
-    state.step = int(ckpt["step"])
-
-
-def check_resume(cfg: Config, ckpt: dict[str, Any], data: dict[str, Any], path: Path) -> None:
-    """Refuse a resume that could not continue the same run exactly."""
-    version = ckpt.get("simgan_version")
-    if version != __version__:
-        raise SimganError(
-            f"{path}: written by simgan {version}, this is simgan {__version__}; resume with "
-            f"simgan {version}, or start a new run"
-        )
-    old = _flatten(ckpt["config"])
-    new = _flatten(to_dict(cfg))
-    changed = [
-        k
-        for k in sorted(set(old) | set(new))
-        if old.get(k) != new.get(k) and not k.startswith(RESUMABLE_CHANGES)
-    ]
-    if changed:
-        details = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:5])
-        raise SimganError(
-            f"{path}: the run was trained with another config ({details}); resume with the "
-            "run's own config (only train.steps and log.* may change), or start a new run"
-        )
-    for key in ("synthetic", "real"):
-        a, b = ckpt["data"][key], data[key]
-        if (a["count"], a["shape"]) != (b["count"], b["shape"]):
-            raise SimganError(
-                f"{path}: the run trained on {key} data of {a['count']} images {a['shape']}, "
-                f"but {b['path']} has {b['count']} images {b['shape']}; resume with the same data"
-            )
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def load_run_config(run_dir: str | Path) -> Config:
-    """The config a run was trained with, from its last checkpoint."""
-    ckpt = load_checkpoint(find_checkpoint(run_dir))
-    return from_dict(Config, ckpt["config"])
-
-
-# -- the loop ---------------------------------------------------------------------------------
 
 
 class _StopFlag:
-    """Ctrl-C sets a flag; the loop finishes its step, saves a checkpoint and stops."""
+    """Ctrl-C (or SIGTERM) sets a flag; the loop finishes its step, saves a checkpoint and
+    stops. A second signal stops at once, except under torchrun, which forwards the user's
+    Ctrl-C once more to every worker (and kills them itself if they do not stop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, repeat_stops: bool = True) -> None:
         self.raised = False
-        self._previous = None
+        self.repeat_stops = repeat_stops
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
-        if self.raised:  # a second Ctrl-C stops at once
+        if self.raised and self.repeat_stops:
             raise KeyboardInterrupt
         self.raised = True
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+
+class _Meters:
+    """Per-step metrics as device tensors; read back (one sync) only when checked or logged."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, dict[str, Any]]] = []  # (step, phase, metrics)
+        self.values: list[dict[str, float]] = []  # rows read back so far, as floats
+
+    def add(self, step: int, phase: str, metrics: dict[str, Any]) -> None:
+        self.rows.append((step, phase, metrics))
+
+    def check(self) -> tuple[str, float, int, str] | None:
+        """Read back the new rows; (key, value, step, phase) of the first non-finite one."""
+        new = self.rows[len(self.values) :]
+        if not new:
+            return None
+        values = [v for _, _, m in new for v in m.values()]
+        dev = next((v.device for v in values if isinstance(v, torch.Tensor)), "cpu")
+        # stacked where they are, then one copy to the host
+        flat = torch.stack(
+            [torch.as_tensor(v, device=dev).detach().float().reshape(()) for v in values]
+        ).tolist()
+        bad, i = None, 0
+        for step, phase, m in new:
+            row = dict(zip(m, flat[i : i + len(m)], strict=True))
+            i += len(m)
+            self.values.append(row)
+            key = next((k for k, v in row.items() if not math.isfinite(v)), None)
+            if key is not None and bad is None:
+                bad = (key, row[key], step, phase)
+        return bad
+
+    def means(self) -> dict[str, float]:
+        """Mean of every key over the rows since the last call; clears them."""
+        self.check()
+        sums: dict[str, list[float]] = defaultdict(list)
+        for row in self.values:
+            for k, v in row.items():
+                sums[k].append(v)
+        self.rows, self.values = [], []
+        return {k: sum(v) / len(v) for k, v in sums.items()}
+
+
+class _NoLog:
+    """RunLog's interface for ranks other than 0, which write nothing."""
+
+    def info(self, message: str, echo: bool = True) -> None:
+        pass
+
+    def metrics(self, row: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def sample_grid(refiner: nn.Module, fixed: torch.Tensor, ncol: int = 8) -> Any:
@@ -273,6 +160,25 @@ def sample_grid(refiner: nn.Module, fixed: torch.Tensor, ncol: int = 8) -> Any:
     return make_grid(images, ncol=ncol)
 
 
+def load_banks(
+    cfg: Config,
+    synthetic_path: str | Path,
+    real_path: str | Path,
+    env: dist_.DistEnv,
+) -> tuple[ImageBank, ImageBank]:
+    """This rank's shards of both domains (everything for one process), checked."""
+    if cfg.train.batch_size % env.world_size:
+        raise SimganError(
+            f"train.batch_size {cfg.train.batch_size} is the global batch and must split "
+            f"evenly over {env.world_size} processes; use a multiple of {env.world_size}"
+        )
+    shard = (env.rank, env.world_size)
+    synthetic = ImageBank.from_file(synthetic_path, shard=shard)
+    real = ImageBank.from_file(real_path, shard=shard)
+    synthetic = check_compatible(synthetic, real, cfg.train.batch_size, cfg.train.resize)
+    return synthetic, real
+
+
 def train(
     cfg: Config,
     synthetic_path: str | Path,
@@ -283,135 +189,182 @@ def train(
     dry_run: bool = False,
     echo: bool = True,
 ) -> Path | None:
-    """Train a refiner; returns the run folder (None for a dry run)."""
-    device = resolve_device(cfg.device)
-    synthetic = ImageBank.from_file(synthetic_path)
-    real = ImageBank.from_file(real_path)
-    synthetic = check_compatible(synthetic, real, cfg.train.batch_size, cfg.train.resize)
+    """Train a refiner; returns the run folder (None for a dry run).
+
+    Under torchrun (RANK / WORLD_SIZE set) every process calls this with the same arguments;
+    rank 0 writes the run folder, every rank returns its path."""
+    env = dist_.env_from_torchrun()
+    synthetic, real = load_banks(cfg, synthetic_path, real_path, env)
     channels, height, width = real.shape
     data = {
-        name: {"path": str(bank.path), "count": len(bank), "shape": list(bank.shape)}
+        name: {"path": str(bank.path), "count": bank.file_count, "shape": list(bank.shape)}
         for name, bank in (("synthetic", synthetic), ("real", real))
     }
-    state = build_state(cfg, channels, device)
+    if dry_run:
+        if env.is_main:
+            _dry_run(cfg, data, channels, height, width, env)
+        return None
+    if cfg.perf.threads > 0:
+        torch.set_num_threads(cfg.perf.threads)
+    env, device = dist_.setup(resolve_device(cfg.device))
+    try:
+        return _train(cfg, synthetic, real, data, out_root, resume, echo, env, device)
+    finally:
+        dist_.teardown(env)
+
+
+def _dry_run(cfg: Config, data: dict, channels: int, height: int, width: int, env) -> None:
+    state = build_state(cfg, channels, torch.device("cpu"))
+    grid = state.discriminator.patch_grid(height, width)
+    n_r = sum(p.numel() for p in state.refiner.parameters())
+    n_d = sum(p.numel() for p in state.discriminator.parameters())
+    print(dump_yaml(cfg).rstrip())
+    print(f"non-defaults: {diff_from_defaults(cfg) or 'none'}")
+    print(f"synthetic: {data['synthetic']}\nreal: {data['real']}")
+    print(
+        f"device {resolve_device(cfg.device)}; refiner {n_r:,} parameters; discriminator "
+        f"{n_d:,} parameters, {grid[0]}x{grid[1]} patches per image; {cfg.total_steps} steps; "
+        f"{env.world_size} process(es) x {cfg.train.batch_size // env.world_size} images; "
+        f"autocast {state.amp_dtype or 'off'}"
+    )
+    print("dry run: nothing trained, no run folder created")
+
+
+def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> Path:
+    _, height, width = real.shape
+    perf = cfg.perf
+    synthetic = synthetic.to(device, on_device=perf.data_on_device, pin_memory=perf.pin_memory)
+    real = real.to(device, on_device=perf.data_on_device, pin_memory=perf.pin_memory)
+    state = build_state(cfg, real.shape[0], device, dist_env=env)
     grid = state.discriminator.patch_grid(height, width)
 
-    if dry_run:
-        n_r = sum(p.numel() for p in state.refiner.parameters())
-        n_d = sum(p.numel() for p in state.discriminator.parameters())
-        print(dump_yaml(cfg).rstrip())
-        print(f"non-defaults: {diff_from_defaults(cfg) or 'none'}")
-        print(f"synthetic: {data['synthetic']}\nreal: {data['real']}")
-        print(
-            f"device {device}; refiner {n_r:,} parameters; discriminator {n_d:,} parameters, "
-            f"{grid[0]}x{grid[1]} patches per image; {cfg.total_steps} steps"
-        )
-        print("dry run: nothing trained, no run folder created")
-        return None
-
+    saved_world = env.world_size
     if resume is not None:
         ckpt_path = find_checkpoint(resume)
-        ckpt = load_checkpoint(ckpt_path, map_location=device)
+        ckpt = load_checkpoint(ckpt_path)  # on the CPU; each part moves to its place
         check_resume(cfg, ckpt, data, ckpt_path)
-        restore_state(state, ckpt)
+        saved_world = int(ckpt.get("world_size", 1))
+        restore_state(state, ckpt, rank=env.rank, world_size=env.world_size)
+        del ckpt
         run_dir = ckpt_path.parent.parent if Path(resume).is_file() else Path(resume)
     else:
-        run_dir = new_run_dir(out_root, cfg.name)
-    (run_dir / "config.yaml").write_text(dump_yaml(cfg))
-    log = RunLog(run_dir, echo=echo)
+        run_dir = Path(
+            dist_.broadcast(str(new_run_dir(out_root, cfg.name)) if env.is_main else None, env)
+        )
+    log = RunLog(run_dir, echo=echo) if env.is_main else _NoLog()
+    if env.is_main:
+        (run_dir / "config.yaml").write_text(dump_yaml(cfg))
     log.info(f"simgan {__version__}; run {run_dir}; device {device}")
     log.info(f"resumed at step {state.step}" if resume else "new run")
+    if saved_world != env.world_size:
+        log.info(
+            f"the checkpoint was written by {saved_world} process(es), this run has "
+            f"{env.world_size}: history buffers re-split, training continues (not bit for bit)"
+        )
     for line in diff_from_defaults(cfg):
         log.info(f"  config {line}", echo=False)
     log.info(f"synthetic {data['synthetic']}; real {data['real']}; D patches {grid}")
+    b = cfg.train.batch_size // env.world_size  # this rank's share of the global batch
+    log.info(
+        f"{env.world_size} process(es) x {b} images per update; autocast "
+        f"{state.amp_dtype or 'off'}; channels_last {perf.channels_last}; compile {perf.compile}",
+        echo=False,
+    )
 
     fixed = synthetic.images[: cfg.log.sample_count].to(device).float().div(127.5).sub(1)
     scale = auto_scale(height, width, target=128)
-    if not (run_dir / "samples" / "real.png").exists():
-        real_u8 = real.images[: cfg.log.sample_count].permute(0, 2, 3, 1).numpy()
+    if env.is_main and not (run_dir / "samples" / "real.png").exists():
+        real_u8 = real.images[: cfg.log.sample_count].permute(0, 2, 3, 1).cpu().numpy()
         save_png(make_grid(real_u8), run_dir / "samples" / "real.png", scale=scale)
 
     def save(tag: str | None = None) -> None:
-        ckpt = state_to_checkpoint(state, cfg, data)
-        save_checkpoint(ckpt, run_dir / "checkpoints" / "last.pt")
-        if tag:
-            save_checkpoint(ckpt, run_dir / "checkpoints" / f"{tag}.pt")
+        # every rank sends its buffer and generators; rank 0 writes one file
+        others = dist_.gather_to_main(rank_state(state), env) if env.enabled else None
+        if env.is_main:
+            ckpt = state_to_checkpoint(state, cfg, data, other_ranks=(others or [None])[1:])
+            save_checkpoint(ckpt, run_dir / "checkpoints" / "last.pt")
+            if tag:
+                save_checkpoint(ckpt, run_dir / "checkpoints" / f"{tag}.pt")
+        dist_.barrier(env)
 
-    t, b = cfg.train, cfg.train.batch_size
-    meters: dict[str, list[float]] = defaultdict(list)
+    def draw(bank: ImageBank) -> torch.Tensor:  # (b, C, H, W) in [-1, 1] on the device
+        return bank.sample(b, state.data_generator, device, state.channels_last)
+
+    t = cfg.train
+    meters = _Meters()
     seen, t_last = 0, time.perf_counter()
-    progress = _progress(cfg, state.step, echo)
+    progress = _progress(cfg, state.step, echo and env.is_main)
     try:
-        with _StopFlag() as stop:
+        with _StopFlag(repeat_stops=not env.enabled) as stop:
             while state.step < cfg.total_steps:
                 phase = cfg.phase_at(state.step)
-                gen = state.data_generator
                 if phase == "pretrain_refiner":
-                    m = refiner_update(state, cfg, synthetic.sample(b, gen).to(device), False)
+                    m = refiner_update(state, cfg, draw(synthetic), False, sync=False)
                     seen += b
                 elif phase == "pretrain_discriminator":
-                    syn, rl = synthetic.sample(b, gen).to(device), real.sample(b, gen).to(device)
-                    m = discriminator_update(state, syn, rl)
+                    syn, rl = draw(synthetic), draw(real)  # this order: resume replays it
+                    m = discriminator_update(state, syn, rl, sync=False)
                     seen += 2 * b
                 else:
                     m = {}
                     for _ in range(t.k_g):
-                        m.update(
-                            refiner_update(state, cfg, synthetic.sample(b, gen).to(device), True)
-                        )
+                        m.update(refiner_update(state, cfg, draw(synthetic), True, sync=False))
                     for _ in range(t.k_d):
-                        syn, rl = (
-                            synthetic.sample(b, gen).to(device),
-                            real.sample(b, gen).to(device),
-                        )
-                        m.update(discriminator_update(state, syn, rl))
+                        syn, rl = draw(synthetic), draw(real)
+                        m.update(discriminator_update(state, syn, rl, sync=False))
                     seen += b * (t.k_g + 2 * t.k_d)
-                bad = [k for k, v in m.items() if not math.isfinite(v)]
-                if bad:
-                    last = run_dir / "checkpoints" / "last.pt"
-                    where = (
-                        f"the last good checkpoint is {last}"
-                        if last.exists()
-                        else "no checkpoint was written yet"
-                    )
-                    raise SimganError(
-                        f"{bad[0]} became {m[bad[0]]} at step {state.step} ({phase}); training "
-                        f"stopped and {where}; lower optim.lr_* or raise loss.lambda_reg"
-                    )
                 state.step += 1
-                for k, v in m.items():
-                    meters[k].append(v)
+                meters.add(state.step, phase, m)
                 if progress is not None:
                     progress.update(1)
-                    progress.set_postfix(
-                        {k: f"{v:.3f}" for k, v in m.items() if "loss" in k or k.endswith("adv")},
-                        refresh=False,
-                    )
                 end = state.step == cfg.total_steps
-                if state.step % cfg.log.log_every == 0 or end:
+                do_log = state.step % cfg.log.log_every == 0 or end
+                do_sample = state.step % cfg.log.sample_every == 0 or end
+                do_save = state.step % cfg.log.checkpoint_every == 0 or end
+                # Non-finite losses are caught before anything is written from them: every
+                # step on the CPU, where reading them back is free, else at these steps.
+                check = do_log or do_sample or do_save or device.type == "cpu"
+                bad = meters.check() if check else None
+                stopping, bad_anywhere = dist_.any_flag([stop.raised, bad is not None], env)
+                if stopping and not check:
+                    bad = meters.check()
+                    (bad_anywhere,) = dist_.any_flag([bad is not None], env)
+                if bad_anywhere:
+                    _raise_non_finite(bad, state.step, run_dir)
+                if do_log:
                     now = time.perf_counter()
+                    means = dist_.mean_over_ranks(meters.means(), env)
                     row = {
                         "step": state.step,
                         "phase": phase,
-                        **{k: sum(v) / len(v) for k, v in meters.items()},
+                        **means,
                         "lr_refiner": state.opt_refiner.param_groups[0]["lr"],
                         "lr_discriminator": state.opt_discriminator.param_groups[0]["lr"],
-                        "history_filled": len(state.history),
-                        "images_per_s": seen / max(now - t_last, 1e-9),
+                        "history_filled": int(dist_.sum_over_ranks(len(state.history), env)),
+                        "images_per_s": seen * env.world_size / max(now - t_last, 1e-9),
                     }
                     log.metrics(row)
-                    meters.clear()
+                    if progress is not None:
+                        progress.set_postfix(
+                            {
+                                k: f"{v:.3f}"
+                                for k, v in means.items()
+                                if "loss" in k or k.endswith("adv")
+                            },
+                            refresh=False,
+                        )
                     seen, t_last = 0, now
-                if state.step % cfg.log.sample_every == 0 or end:
+                if do_sample and env.is_main:
                     save_png(
                         sample_grid(state.refiner, fixed),
                         run_dir / "samples" / f"step_{state.step:07d}.png",
                         scale=scale,
                     )
-                if state.step % cfg.log.checkpoint_every == 0 or end:
+                if do_save:
                     save(f"step_{state.step:07d}")
-                if stop.raised:
-                    save()
+                if stopping:
+                    if not do_save:
+                        save()
                     log.info(
                         f"interrupted: saved checkpoints/last.pt at step {state.step}; "
                         f"continue with --resume {run_dir}"
@@ -423,6 +376,23 @@ def train(
             progress.close()
         log.close()
     return run_dir
+
+
+def _raise_non_finite(bad: tuple[str, float, int, str] | None, step: int, run_dir: Path):
+    last = run_dir / "checkpoints" / "last.pt"
+    where = (
+        f"the last good checkpoint is {last}"
+        if last.exists()
+        else ("no checkpoint was written yet")
+    )
+    what = (
+        f"{bad[0]} became {bad[1]} at step {bad[2]} ({bad[3]})"
+        if bad is not None
+        else f"a loss became nan or inf on another process by step {step}"
+    )
+    raise SimganError(
+        f"{what}; training stopped and {where}; lower optim.lr_* or raise loss.lambda_reg"
+    )
 
 
 def _progress(cfg: Config, start: int, echo: bool):

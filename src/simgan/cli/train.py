@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -10,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train a refiner (SimGAN) on synthetic + unlabeled real images",
         description="Pretrain R, pretrain D, then alternate K_g refiner and K_d discriminator "
-        "updates. Each run gets its own numbered folder under --out.",
+        "updates. Each run gets its own numbered folder under --out. Several GPUs or nodes: "
+        "torchrun --nproc_per_node=K -m simgan train ... (train.batch_size is the global "
+        "batch; see docs/scaling.md).",
     )
     p.add_argument("--synthetic", required=True, help="synthetic dataset file (.h5)")
     p.add_argument("--real", required=True, help="real dataset file (.h5), labels unused")
@@ -57,6 +60,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         echo=not args.quiet,
     )
-    if run is not None:
+    if run is not None and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 speaks
         print(f"run folder: {run}")
     return 0
