@@ -71,7 +71,7 @@ def run_digits_demo(
     from simgan.train import train
 
     say = print if echo else (lambda *a, **k: None)
-    folder = new_run_dir(out_root, "demo-digits")
+    folder = new_run_dir(out_root, "demo-digits", subdirs=())
     say(f"[1/4] rendering {count} synthetic digits and loading the real ones -> {folder}")
     syn_images, syn_labels = render_digits(count, seed=seed)
     real_images, real_labels = load_real_digits()
@@ -208,7 +208,7 @@ def run_eyes_demo(
     from simgan.train import train
 
     say = print if echo else (lambda *a, **k: None)
-    folder = new_run_dir(out_root, "demo-eyes")
+    folder = new_run_dir(out_root, "demo-eyes", subdirs=())
     real_file = import_real_eyes(real, folder / "real_all.h5", size)
     with DatasetReader(real_file) as r:
         real_images = r.load().images

@@ -20,8 +20,10 @@ from typing import Any
 from simgan.errors import SimganError
 
 
-def new_run_dir(root: str | os.PathLike, name: str) -> Path:
-    """Create root/NNNNN-name with the next free number."""
+def new_run_dir(
+    root: str | os.PathLike, name: str, subdirs: tuple[str, ...] = ("samples", "checkpoints")
+) -> Path:
+    """Create root/NNNNN-name with the next free number (and its sub-folders)."""
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise SimganError(f"{root}: exists and is not a folder; give a folder for runs")
@@ -34,7 +36,7 @@ def new_run_dir(root: str | os.PathLike, name: str) -> Path:
             path.mkdir()
         except FileExistsError:
             continue
-        for sub in ("samples", "checkpoints"):
+        for sub in subdirs:
             (path / sub).mkdir()
         return path
     raise SimganError(f"{root}: no free run number left")
