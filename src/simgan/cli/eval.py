@@ -1,0 +1,232 @@
+"""`simgan eval ...`: downstream gaze error and realism scores of dataset files."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from simgan.cli._common import positive_int, print_json, require
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="score datasets: gaze estimator error, realism")
+    s = p.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
+
+    q = s.add_parser(
+        "gaze",
+        help="train the paper's gaze estimator on one file, report its error on another",
+        description="Train the paper's gaze estimator on --train (e.g. refined synthetic eyes) "
+        "and report its angular error on --test (labelled eyes). With --lopo and a test file "
+        "holding subjects: leave-one-person-out, each fold also trained on the other "
+        "subjects' test images.",
+    )
+    q.add_argument("--train", help="dataset file with images and gaze to train on")
+    q.add_argument("--test", required=True, help="dataset file with images and gaze to test on")
+    q.add_argument("--lopo", action="store_true", help="leave-one-person-out over --test")
+    q.add_argument("--epochs", type=positive_int, default=20, help="training epochs (20)")
+    q.add_argument("--batch-size", type=positive_int, default=128)
+    q.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (1e-3)")
+    q.add_argument("--width", type=float, default=1.0, help="channel factor (1 = the paper's)")
+    q.add_argument("--max-train", type=positive_int, help="use at most this many training images")
+    q.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.0,
+        help="hold out this share of --train and keep the best epoch (0)",
+    )
+    q.add_argument("--save-model", help="write the trained estimator here (.pt)")
+    _add_common(q)
+    q.set_defaults(func=cmd_gaze)
+
+    q = s.add_parser(
+        "realism",
+        help="how distinguishable fake images are from real: C2ST accuracy and KID",
+        description="Classifier two-sample test (50%% = indistinguishable) and KID on features "
+        "of a fixed random CNN (no downloaded weights; compare values only across runs).",
+    )
+    q.add_argument("--real", required=True, help="dataset file of real images")
+    q.add_argument("--fake", required=True, help="dataset file of refined (or synthetic) images")
+    q.add_argument(
+        "--resize",
+        action="store_true",
+        help="resize the fake images to the real images' size and channels",
+    )
+    q.add_argument("--epochs", type=positive_int, default=10, help="C2ST classifier epochs (10)")
+    q.add_argument(
+        "--max-images", type=positive_int, default=5000, help="images drawn from each file (5000)"
+    )
+    q.add_argument("--kid-features", default="random-cnn", choices=["random-cnn", "pixels"])
+    q.add_argument("--no-kid", action="store_true", help="skip KID")
+    q.add_argument("--no-c2st", action="store_true", help="skip the two-sample test")
+    _add_common(q)
+    q.set_defaults(func=cmd_realism)
+
+
+def _add_common(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (auto)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    require(
+        name == "cpu" or (name.startswith("cuda") and torch.cuda.is_available()),
+        f"device '{name}' is not available; use --device cpu",
+    )
+    return name
+
+
+def _load(path: str, need: tuple[str, ...], max_n: int | None, seed: int):
+    """Images (and the `need` labels) of a dataset file, at most max_n drawn at random."""
+    from simgan.data import DatasetReader
+
+    with DatasetReader(path) as r:
+        missing = [k for k in need if k not in r.label_names]
+        require(not missing, f"{path}: has no {', '.join(missing)} labels, which this needs")
+        if max_n is not None and max_n < len(r):
+            idx = np.sort(np.random.default_rng(seed).choice(len(r), max_n, replace=False))
+            images, labels = r.read_indices(idx)
+        else:
+            images, labels = r.read()
+    return images, labels
+
+
+def cmd_gaze(args: argparse.Namespace) -> int:
+    from simgan.evaluate.gaze import (
+        evaluate_gaze,
+        leave_one_person_out,
+        per_subject_errors,
+        save_gaze_estimator,
+        train_gaze_estimator,
+    )
+
+    require(args.train or args.lopo, "eval gaze: give --train FILE (or --lopo with --test)")
+    require(not (args.lopo and args.save_model), "--save-model does not apply with --lopo")
+    if args.save_model:
+        from simgan.atomic import check_output_path
+
+        check_output_path(args.save_model, overwrite=False)
+    device = _device(args.device)
+    kw = dict(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=device,
+        width=args.width,
+        val_fraction=args.val_fraction,
+        progress=not args.json,
+    )
+    test_x, test_l = _load(args.test, ("gaze",), None, args.seed)
+    train_x = train_g = None
+    if args.train:
+        train_x, train_l = _load(args.train, ("gaze",), args.max_train, args.seed)
+        train_g = train_l["gaze"]
+    out: dict[str, Any] = {
+        "train": args.train,
+        "test": args.test,
+        "epochs": args.epochs,
+        "seed": args.seed,
+    }
+    if args.lopo:
+        require("subject" in test_l, f"{args.test}: --lopo needs 'subject' labels")
+
+        def train_fn(x: np.ndarray, g: np.ndarray):
+            if train_x is not None:
+                x = np.concatenate([train_x, _like(x, train_x)])
+                g = np.concatenate([train_g, g])
+            return train_gaze_estimator(x, g, **kw)
+
+        out.update(leave_one_person_out(train_fn, test_x, test_l["gaze"], test_l["subject"]))
+        out["protocol"] = "leave-one-person-out"
+    else:
+        model = train_gaze_estimator(train_x, train_g, **kw)
+        out.update(evaluate_gaze(model, test_x, test_l["gaze"]))
+        out["train_count"] = int(len(train_x))
+        out["protocol"] = "train-test"
+        if "subject" in test_l:
+            out["per_subject"] = per_subject_errors(
+                model, test_x, test_l["gaze"], test_l["subject"]
+            )
+        if args.save_model:
+            save_gaze_estimator(model, args.save_model)
+    if args.json:
+        print_json(out)
+    else:
+        print(
+            f"gaze estimator ({out['protocol']}) on {args.test}: "
+            f"mean {out['mean_angular_error_deg']:.2f} deg, "
+            f"median {out['median_angular_error_deg']:.2f} deg, "
+            f"within 7 deg {100 * out['within_7deg']:.1f}% of {out['count']} images"
+        )
+        for s, m in sorted(out.get("per_subject", {}).items()):
+            print(f"  subject {s}: mean {m['mean_angular_error_deg']:.2f} deg ({m['count']})")
+    return 0
+
+
+def _like(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Test-file images converted to the training file's size and channels."""
+    from simgan.evaluate._common import match_images
+
+    return match_images(ref, x, True, ("train", "test"))
+
+
+def cmd_realism(args: argparse.Namespace) -> int:
+    from simgan.evaluate.realism import c2st, kid
+
+    require(not (args.no_kid and args.no_c2st), "--no-kid and --no-c2st leave nothing to do")
+    device = _device(args.device)
+    real, _ = _load(args.real, (), args.max_images, args.seed)
+    fake, _ = _load(args.fake, (), args.max_images, args.seed + 1)
+    out: dict[str, Any] = {
+        "real": args.real,
+        "fake": args.fake,
+        "n_real": int(len(real)),
+        "n_fake": int(len(fake)),
+        "seed": args.seed,
+    }
+    if not args.no_c2st:
+        out.update(
+            c2st(
+                real,
+                fake,
+                seed=args.seed,
+                epochs=args.epochs,
+                resize=args.resize,
+                max_per_class=args.max_images,
+                device=device,
+            )
+        )
+    if not args.no_kid:
+        out.update(
+            kid(
+                real,
+                fake,
+                features=args.kid_features,
+                seed=args.seed,
+                resize=args.resize,
+                device=device,
+            )
+        )
+    if args.json:
+        print_json(out)
+        return 0
+    if "c2st_accuracy" in out:
+        lo, hi = out["ci95"]
+        print(
+            f"two-sample test accuracy {100 * out['c2st_accuracy']:.1f}% "
+            f"(95% CI {100 * lo:.1f}-{100 * hi:.1f}%, {out['n_test']} test images; "
+            "50% = indistinguishable)"
+        )
+    if "kid" in out:
+        print(
+            f"KID ({out['kid_features']} features) {out['kid']:.3g} +- {out['kid_std']:.2g} "
+            "(0 = same distribution)"
+        )
+    return 0

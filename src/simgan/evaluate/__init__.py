@@ -1,0 +1,49 @@
+"""Evaluation: does refinement make synthetic images useful and realistic, keeping labels?
+
+- gaze: train the paper's gaze estimator on one set, measure angular error on another
+  (`train_gaze_estimator`, `predict_gaze`, `evaluate_gaze`, `leave_one_person_out`);
+- realism: classifier two-sample test (`c2st`) and KID on random-CNN features (`kid`);
+- preservation: how far refinement moves the pupil and the gaze (`preservation`);
+- domain_gap: a labelled "target camera" domain made from simulator output
+  (`make_target_domain`) and the share of the gap refinement closes (`gap_closed`).
+
+All functions take uint8 images (N, H, W, C) as stored in dataset files; networks see
+image / 127.5 - 1.
+"""
+
+from simgan.evaluate.domain_gap import STYLES, domain_gap_errors, gap_closed, make_target_domain
+from simgan.evaluate.features import image_features
+from simgan.evaluate.gaze import (
+    error_summary,
+    evaluate_gaze,
+    leave_one_person_out,
+    load_gaze_estimator,
+    per_subject_errors,
+    predict_gaze,
+    save_gaze_estimator,
+    train_gaze_estimator,
+)
+from simgan.evaluate.preservation import preservation, pupil_centre
+from simgan.evaluate.realism import c2st, kid, kid_from_features, wilson_interval
+
+__all__ = [
+    "STYLES",
+    "c2st",
+    "domain_gap_errors",
+    "error_summary",
+    "evaluate_gaze",
+    "gap_closed",
+    "image_features",
+    "kid",
+    "kid_from_features",
+    "leave_one_person_out",
+    "load_gaze_estimator",
+    "make_target_domain",
+    "per_subject_errors",
+    "predict_gaze",
+    "preservation",
+    "pupil_centre",
+    "save_gaze_estimator",
+    "train_gaze_estimator",
+    "wilson_interval",
+]

@@ -1,0 +1,115 @@
+"""Helpers shared by the evaluation modules: image checks, resizing, tensors, seeding."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import torch
+
+from simgan.errors import SimganError
+
+
+def as_images(images: np.ndarray, what: str = "images") -> np.ndarray:
+    """Check and return uint8 (N, H, W, C); accepts (N, H, W) grayscale."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise SimganError(
+            f"{what}: dtype {images.dtype}, expected uint8 in 0..255 (as stored in dataset files)"
+        )
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
+        raise SimganError(f"{what}: shape {images.shape}, expected (N, H, W, C) with C 1, 3 or 4")
+    if len(images) == 0:
+        raise SimganError(f"{what}: no images")
+    return images
+
+
+def as_gaze(gaze: np.ndarray, n: int, what: str = "gaze") -> np.ndarray:
+    """Check and return float32 (N, 3) gaze vectors, normalised to unit length."""
+    g = np.asarray(gaze, dtype=np.float64)
+    if g.shape != (n, 3):
+        raise SimganError(f"{what}: shape {g.shape}, expected ({n}, 3), one vector per image")
+    norms = np.linalg.norm(g, axis=1, keepdims=True)
+    if not np.isfinite(g).all() or (norms < 1e-6).any():
+        raise SimganError(f"{what}: contains NaN, infinite or zero-length vectors")
+    return (g / norms).astype(np.float32)
+
+
+def convert_channels(images: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 (N, H, W, C) -> (N, H, W, channels): RGB(A) to gray by luminance, gray repeated."""
+    c = images.shape[-1]
+    if c == channels:
+        return images
+    if c == 4:
+        images, c = images[..., :3], 3
+        if channels == 3:
+            return images
+    if c == 3 and channels == 1:
+        gray = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        return np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None]
+    if c == 1 and channels in (3, 4):
+        return np.repeat(images, channels, axis=-1)
+    raise SimganError(f"cannot convert images with {c} channels to {channels}")
+
+
+def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 (N, H, W, C) -> (N, size[0], size[1], C) with area (shrink) or linear (grow)."""
+    h, w = size
+    if images.shape[1:3] == (h, w):
+        return images
+    shrink = h * w < images.shape[1] * images.shape[2]
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    out = np.empty((len(images), h, w, images.shape[-1]), np.uint8)
+    for i, im in enumerate(images):
+        r = cv2.resize(im, (w, h), interpolation=interp)
+        out[i] = r.reshape(h, w, -1)
+    return out
+
+
+def match_images(
+    reference: np.ndarray, other: np.ndarray, resize: bool, names: tuple[str, str]
+) -> np.ndarray:
+    """Return `other` with the (H, W, C) of `reference`, or raise if they differ and not resize."""
+    if reference.shape[1:] == other.shape[1:]:
+        return other
+    if not resize:
+        raise SimganError(
+            f"{names[1]} images are {_hwc(other)} but {names[0]} images are {_hwc(reference)}; "
+            "both sets must have the same size and channels: pass resize=True (--resize on the "
+            f"command line) to resize the {names[1]} images to the {names[0]} size"
+        )
+    other = convert_channels(other, reference.shape[-1])
+    return resize_images(other, reference.shape[1:3])
+
+
+def _hwc(images: np.ndarray) -> str:
+    h, w, c = images.shape[1:]
+    return f"{h}x{w}x{c}"
+
+
+def to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """uint8 (N, H, W, C) -> float32 (N, C, H, W) in [-1, 1] (image / 127.5 - 1)."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    return x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: str | torch.device = "cpu") -> Iterator[None]:
+    """Seed torch inside the block and restore the caller's RNG state afterwards."""
+    dev = torch.device(device)
+    # fork_rng saves and restores the CPU generator and, for CUDA, the listed devices'
+    devices = [dev.index or 0] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def split_indices(n: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Random (rest, held_out) index arrays with round(n * fraction) held out."""
+    perm = rng.permutation(n)
+    k = int(round(n * fraction))
+    return np.sort(perm[k:]), np.sort(perm[:k])
