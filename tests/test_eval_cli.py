@@ -83,6 +83,8 @@ def test_eval_realism_json_and_size_check(files, capsys):
         str(files / "noise.h5"),
         "--epochs",
         "2",
+        "--min-steps",
+        "20",
         "--device",
         "cpu",
     ]

@@ -30,7 +30,7 @@ def test_wilson_interval_matches_known_values():
 
 def test_c2st_tells_eyes_from_noise():
     eyes, _, _ = toy_eyes(200, seed=0)
-    res = c2st(eyes, _noise(260, 1), seed=0, epochs=2)
+    res = c2st(eyes, _noise(260, 1), seed=0, epochs=2, min_steps=0)
     assert res["c2st_accuracy"] > 0.95
     assert res["n_test"] == 200  # balanced: 100 of each, the larger set subsampled
     lo, hi = res["ci95"]
@@ -39,7 +39,7 @@ def test_c2st_tells_eyes_from_noise():
 
 def test_c2st_is_near_chance_on_one_distribution():
     eyes, _, _ = toy_eyes(400, seed=0)
-    res = c2st(eyes[:200], eyes[200:], seed=0, epochs=2)
+    res = c2st(eyes[:200], eyes[200:], seed=0, epochs=2, min_steps=0)
     assert abs(res["c2st_accuracy"] - 0.5) < 0.12
     assert res["ci95"][0] < 0.5 + 0.02
 
@@ -47,17 +47,25 @@ def test_c2st_is_near_chance_on_one_distribution():
 def test_c2st_is_seeded():
     eyes, _, _ = toy_eyes(60, seed=0)
     noise = _noise(60, 3)
-    assert c2st(eyes, noise, seed=4, epochs=1) == c2st(eyes, noise, seed=4, epochs=1)
+    assert c2st(eyes, noise, seed=4, epochs=1, min_steps=0) == c2st(
+        eyes, noise, seed=4, epochs=1, min_steps=0
+    )
+
+
+def test_c2st_trains_at_least_min_steps():
+    eyes, _, _ = toy_eyes(60, seed=0)
+    res = c2st(eyes, _noise(60, 3), seed=0, epochs=1, min_steps=10, batch_size=64)
+    assert res["c2st_epochs"] == 10  # 60 training images: one step per epoch
 
 
 def test_sizes_must_match_unless_resize():
     eyes, _, _ = toy_eyes(40, seed=0)
     big = _noise(40, 0, size=(36, 60))
     with pytest.raises(SimganError, match="resize"):
-        c2st(eyes, big, seed=0, epochs=1)
+        c2st(eyes, big, seed=0, epochs=1, min_steps=0)
     with pytest.raises(SimganError, match="resize"):
         kid(eyes, big)
-    res = c2st(big, np.repeat(eyes, 3, axis=-1), seed=0, epochs=1, resize=True)
+    res = c2st(big, np.repeat(eyes, 3, axis=-1), seed=0, epochs=1, resize=True, min_steps=0)
     assert res["n_test"] == 40
     with pytest.raises(SimganError, match="at least"):
         c2st(eyes[:3], eyes[3:6])
@@ -117,8 +125,8 @@ def test_real_eyes_vs_real_eyes_and_vs_toy_eyes(shared_data):
     perm = np.random.default_rng(0).permutation(len(real))
     a, b = real[perm[:300]], real[perm[300:600]]
     toy, _, _ = toy_eyes(300, seed=0, size=real.shape[1:3])
-    same = c2st(a, b, seed=0, epochs=2)
-    diff = c2st(a, toy, seed=0, epochs=2)
+    same = c2st(a, b, seed=0, epochs=2, min_steps=0)
+    diff = c2st(a, toy, seed=0, epochs=2, min_steps=0)
     assert abs(same["c2st_accuracy"] - 0.5) < 0.1
     assert diff["c2st_accuracy"] > 0.95
     # two-sided binomial test: real halves are not told apart at the 1% level

@@ -49,3 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("simgan: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -55,6 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--epochs", type=positive_int, default=10, help="C2ST classifier epochs (10)")
     q.add_argument(
+        "--min-steps",
+        type=int,
+        default=300,
+        help="train the C2ST classifier for at least this many steps (300)",
+    )
+    q.add_argument(
         "--max-images", type=positive_int, default=5000, help="images drawn from each file (5000)"
     )
     q.add_argument("--kid-features", default="random-cnn", choices=["random-cnn", "pixels"])
@@ -200,6 +206,7 @@ def cmd_realism(args: argparse.Namespace) -> int:
                 epochs=args.epochs,
                 resize=args.resize,
                 max_per_class=args.max_images,
+                min_steps=args.min_steps,
                 device=device,
             )
         )
@@ -227,6 +234,6 @@ def cmd_realism(args: argparse.Namespace) -> int:
     if "kid" in out:
         print(
             f"KID ({out['kid_features']} features) {out['kid']:.3g} +- {out['kid_std']:.2g} "
-            "(0 = same distribution)"
+            f"over subsets of {out['kid_subset_size']} (0 = same distribution)"
         )
     return 0

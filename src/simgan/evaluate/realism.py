@@ -84,14 +84,17 @@ def c2st(
     lr: float = 1e-3,
     max_per_class: int = 5000,
     test_fraction: float = 0.5,
+    min_steps: int = 300,
     resize: bool = False,
     device: str = "cpu",
 ) -> dict[str, Any]:
     """Classifier two-sample test on uint8 images (N, H, W, C) of the same (H, W, C).
 
     Both sets are subsampled to the same size (the smaller one's, at most max_per_class),
-    split per class into train and test, and a fresh RealismCritic is trained for `epochs`.
-    Returns c2st_accuracy on the test split, ci95 [lo, hi], n_test and n_train.
+    split per class into train and test, and a fresh RealismCritic is trained for `epochs`,
+    raised so that it takes at least `min_steps` optimizer steps (a few hundred images seen
+    for one epoch teach it nothing, which would read as "indistinguishable").
+    Returns c2st_accuracy on the test split, ci95 [lo, hi], n_test, n_train, c2st_epochs.
     The accuracy measures what this classifier learns in `epochs`: a lower bound on how
     distinguishable the sets are, so compare runs only at the same settings and data sizes.
     """
@@ -114,6 +117,7 @@ def c2st(
         opt = torch.optim.Adam(critic.parameters(), lr=lr)
         xt = torch.from_numpy(x_train).to(device)  # uint8 (2n', H, W, C)
         yt = torch.from_numpy(y_train).to(device)
+        epochs = max(epochs, math.ceil(min_steps / math.ceil(len(xt) / batch_size)))
         for _ in range(epochs):
             critic.train()
             order = torch.from_numpy(rng.permutation(len(xt))).to(device)
@@ -139,6 +143,7 @@ def c2st(
         "ci95": [lo, hi],
         "n_test": int(len(y_test)),
         "n_train": int(len(y_train)),
+        "c2st_epochs": int(epochs),
     }
 
 
