@@ -68,6 +68,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--no-c2st", action="store_true", help="skip the two-sample test")
     _add_common(q)
     q.set_defaults(func=cmd_realism)
+    q = s.add_parser(
+        "all",
+        help="score a run: realism raw vs refined, preservation, gaze (writes metrics.json)",
+    )
+    q.add_argument("run", help="run folder")
+    q.add_argument("--real", help="real images to compare with (default: the run's real set)")
+    q.add_argument("--synthetic", help="synthetic images (default: the run's synthetic set)")
+    q.add_argument("--test", help="labelled real test set with gaze for the gaze estimator")
+    q.add_argument("--count", type=positive_int, default=2000, help="images per set (2000)")
+    q.add_argument("--epochs", type=positive_int, default=10, help="estimator epochs (10)")
+    q.add_argument("--min-steps", type=int, default=300, help="C2ST classifier steps, at least")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_all)
 
 
 def _add_common(q: argparse.ArgumentParser) -> None:
@@ -236,4 +250,27 @@ def cmd_realism(args: argparse.Namespace) -> int:
             f"KID ({out['kid_features']} features) {out['kid']:.3g} +- {out['kid_std']:.2g} "
             f"over subsets of {out['kid_subset_size']} (0 = same distribution)"
         )
+    return 0
+
+
+def cmd_all(args: argparse.Namespace) -> int:
+    import json
+
+    from simgan.evaluate.run_eval import evaluate_run
+
+    out = evaluate_run(
+        args.run,
+        real=args.real,
+        synthetic=args.synthetic,
+        test=args.test,
+        count=args.count,
+        epochs=args.epochs,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(out, default=float))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v}")
+        print(f"wrote {args.run}/metrics.json")
     return 0

@@ -1,0 +1,60 @@
+"""`simgan eval all`: scores a run and writes metrics.json that the report then shows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simgan.cli import main
+from simgan.config import load_config
+from simgan.data import write_dataset
+from simgan.data.eyes import render_eyes
+from simgan.train import train
+
+
+@pytest.mark.slow  # trains a refiner, two C2ST critics, KID features and three estimators
+def test_eval_all_writes_metrics_the_report_reads(tmp_path, capsys):
+    syn, labels = render_eyes(48, seed=0, size=(35, 55))
+    real, _ = render_eyes(48, seed=7, size=(35, 55))
+    s = write_dataset(tmp_path / "syn.h5", syn, labels)
+    r = write_dataset(tmp_path / "real.h5", (real * 0.6).astype("uint8"))
+    test = write_dataset(tmp_path / "test.h5", real, {"gaze": render_eyes(48, 7)[1]["gaze"]})
+    run = train(load_config("tiny", ["train.steps=2"]), s, r, tmp_path / "runs", echo=False)
+    assert (
+        main(
+            [
+                "eval",
+                "all",
+                str(run),
+                "--test",
+                str(test),
+                "--count",
+                "48",
+                "--epochs",
+                "1",
+                "--min-steps",
+                "10",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    for key in (
+        "c2st_accuracy_raw_synthetic",
+        "c2st_accuracy_refined",
+        "kid_raw_synthetic",
+        "kid_refined",
+        "mean_angular_error_deg",
+        "preservation",
+    ):
+        assert key in out, key
+    assert 0 <= out["c2st_accuracy_refined"] <= 1
+    assert out["gaze_raw_synthetic"]["mean_angular_error_deg"] > 0
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["c2st_accuracy"] == out["c2st_accuracy"]
+    html = tmp_path / "report.html"
+    assert main(["report", str(run), "-o", str(html)]) == 0
+    assert "Not computed yet" not in html.read_text()
+    assert main(["eval", "all", str(tmp_path / "nope")]) == 2
