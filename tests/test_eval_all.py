@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from simgan.cli import main
 from simgan.config import load_config
 from simgan.data import write_dataset
@@ -13,7 +11,6 @@ from simgan.data.eyes import render_eyes
 from simgan.train import train
 
 
-@pytest.mark.slow  # trains a refiner, two C2ST critics, KID features and three estimators
 def test_eval_all_writes_metrics_the_report_reads(tmp_path, capsys):
     syn, labels = render_eyes(48, seed=0, size=(35, 55))
     real, _ = render_eyes(48, seed=7, size=(35, 55))
