@@ -46,6 +46,7 @@ from simgan.resume import (  # noqa: F401  (public names, re-exported)
 from simgan.run_dir import RunLog, new_run_dir
 from simgan.updates import (  # noqa: F401  (public names, re-exported)
     TrainState,
+    adversarial_step,
     build_state,
     discriminator_update,
     make_optimizer,
@@ -306,12 +307,9 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> P
                     m = discriminator_update(state, syn, rl, sync=False)
                     seen += 2 * b
                 else:
-                    m = {}
-                    for _ in range(t.k_g):
-                        m.update(refiner_update(state, cfg, draw(synthetic), True, sync=False))
-                    for _ in range(t.k_d):
-                        syn, rl = draw(synthetic), draw(real)
-                        m.update(discriminator_update(state, syn, rl, sync=False))
+                    m = adversarial_step(
+                        state, cfg, lambda: draw(synthetic), lambda: draw(real), sync=False
+                    )
                     seen += b * (t.k_g + 2 * t.k_d)
                 state.step += 1
                 meters.add(state.step, phase, m)

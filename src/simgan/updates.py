@@ -14,6 +14,7 @@ Under torchrun both networks are wrapped in DistributedDataParallel (see distrib
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,3 +250,23 @@ def discriminator_update(
         if n_current < len(mixed):
             out["d_acc_history"] = patch_accuracy(logits_refined[n_current:], REFINED)
     return _metrics(out, sync)
+
+
+def adversarial_step(
+    state: TrainState,
+    cfg: Config,
+    next_synthetic: Callable[[], torch.Tensor],
+    next_real: Callable[[], torch.Tensor],
+    *,
+    sync: bool = True,
+) -> dict[str, Any]:
+    """One step of Algorithm 1: K_g refiner updates (D fixed), then K_d discriminator updates
+    (R fixed). The batch callables are drawn in a fixed order (each D update: synthetic, then
+    real), which exact resume relies on. Returns the metrics of the last update of each kind."""
+    m: dict[str, Any] = {}
+    for _ in range(cfg.train.k_g):
+        m.update(refiner_update(state, cfg, next_synthetic(), True, sync=sync))
+    for _ in range(cfg.train.k_d):
+        synthetic = next_synthetic()
+        m.update(discriminator_update(state, synthetic, next_real(), sync=sync))
+    return m

@@ -35,10 +35,9 @@ def eyes_config(batch_size: int, device: torch.device, overrides: tuple[str, ...
 class SimganStep:
     """One adversarial step through simgan's own trainer functions, as train() runs them.
 
-    Mirrors the adversarial branch of simgan.train._train: the banks placed with
-    ImageBank.to, batches drawn with ImageBank.sample in the state's memory format, metrics
-    left on the device (sync=False) and read back once per step as the CPU loop does.
-    Keep it in step with that loop.
+    Calls the trainer's own `adversarial_step`, with the banks placed with ImageBank.to,
+    batches drawn with ImageBank.sample in the state's memory format, metrics left on the
+    device (sync=False) and read back once per step as the CPU loop does.
     """
 
     def __init__(self, cfg: Config, synthetic_u8: np.ndarray, real_u8: np.ndarray, device):
@@ -71,15 +70,15 @@ class SimganStep:
         )
 
     def __call__(self) -> None:
-        from simgan.train import discriminator_update, refiner_update
+        from simgan.train import adversarial_step
 
-        s, t = self.state, self.cfg.train
-        m = {}
-        for _ in range(t.k_g):
-            m.update(refiner_update(s, self.cfg, self.draw(self.synthetic), True, sync=False))
-        for _ in range(t.k_d):
-            syn, real = self.draw(self.synthetic), self.draw(self.real)
-            m.update(discriminator_update(s, syn, real, sync=False))
+        m = adversarial_step(
+            self.state,
+            self.cfg,
+            lambda: self.draw(self.synthetic),
+            lambda: self.draw(self.real),
+            sync=False,
+        )
         torch.stack([torch.as_tensor(v).float().reshape(()) for v in m.values()]).tolist()
 
 
