@@ -70,7 +70,8 @@ def test_bench_digits_tiny_json(capsys, tmp_path):
 def test_bench_domain_gap_tiny_json(capsys):
     r = run_json(
         capsys,
-        ["bench", "domain-gap", "--count", "32", "--target-count", "32", "--epochs", "1"]
+        ["bench", "domain-gap", "--seeds", "0", "--count", "32", "--target-count", "32"]
+        + ["--epochs", "1", "--min-steps", "0"]
         + ["--width", "0.1", "--set", "train.batch_size=4"]
         + TINY_TRAIN
         + ["--json"],

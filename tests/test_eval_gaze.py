@@ -124,6 +124,16 @@ def test_validation_split_keeps_history(toy_split):
         train_gaze_estimator(x[:20], g[:20], val_fraction=1.0)
 
 
+def test_min_steps_raises_the_epochs_of_a_small_set(toy_split):
+    x, g = toy_split[0][:64], toy_split[1][:64]  # one step per epoch at batch 128
+    m = train_gaze_estimator(x, g, seed=0, epochs=1, width=0.125, min_steps=3)
+    assert len(m.history) == 3
+    m = train_gaze_estimator(x, g, seed=0, epochs=2, width=0.125, min_steps=1)
+    assert len(m.history) == 2  # never lowered
+    with pytest.raises(SimganError, match="min_steps"):
+        train_gaze_estimator(x, g, epochs=1, min_steps=-1)
+
+
 def test_bad_labels_are_clear_errors(toy_split):
     x, g, _, _ = toy_split
     with pytest.raises(SimganError, match="gaze"):

@@ -58,19 +58,26 @@ def train_gaze_estimator(
     progress: bool = False,
     width: float = 1.0,
     augment: float = 1.0,
+    min_steps: int = 0,
 ) -> GazeEstimator:
     """Train a GazeEstimator on uint8 images (N, H, W, C) with unit gaze labels (N, 3).
 
     The network is built for the images' own (H, W, C). `augment` scales the photometric
-    jitter (0 turns it off). The returned model is in eval mode; `model.history` holds one
-    dict per epoch (train loss, and validation error when val_fraction > 0).
+    jitter (0 turns it off). `epochs` is raised, when needed, so that training takes at least
+    `min_steps` optimizer steps: a few epochs of a small set are a few dozen steps, too few
+    for the estimator to learn gaze, and its error would then measure the training noise.
+    The returned model is in eval mode; `model.history` holds one dict per epoch (train
+    loss, and validation error when val_fraction > 0).
     """
     images = as_images(images, "training images")
     if images.shape[-1] == 4:
         images = convert_channels(images, 3)
     gaze = as_gaze(gaze, len(images), "training gaze")
-    if epochs < 1 or batch_size < 1 or not lr > 0:
-        raise SimganError(f"epochs ({epochs}), batch_size ({batch_size}), lr ({lr}) must be > 0")
+    if epochs < 1 or batch_size < 1 or not lr > 0 or min_steps < 0:
+        raise SimganError(
+            f"epochs ({epochs}), batch_size ({batch_size}), lr ({lr}) must be > 0 "
+            f"and min_steps ({min_steps}) >= 0"
+        )
     if not 0.0 <= val_fraction < 1.0:
         raise SimganError(f"val_fraction must be in [0, 1), got {val_fraction}")
     rng = np.random.default_rng(seed)
@@ -83,6 +90,7 @@ def train_gaze_estimator(
         x_all = torch.from_numpy(images[train_idx]).to(device)  # uint8 (N, H, W, C)
         y_all = torch.from_numpy(gaze[train_idx]).to(device)
         steps_per_epoch = math.ceil(len(train_idx) / batch_size)
+        epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * steps_per_epoch)
         best = (math.inf, None)
