@@ -126,3 +126,24 @@ def test_text_summaries_show_undefined_gap_as_na():
     r |= {"mean_angular_error_deg": e, "gap_closed": {"mean": None, "std": None}}
     text = domain_gap.format_summary(r)
     assert "9.50 deg +- 0.50" in text and "n/a" in text
+
+
+def test_bench_eyes_holdout_script_tiny(shared_data, tmp_path, capsys, monkeypatch):
+    """benchmarks/bench_eyes_holdout.py end to end on a handful of steps: JSON, report."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_eyes_holdout.py"
+    tiny = ["train.batch_size=8", "train.steps=2", "train.pretrain_refiner_steps=2"]
+    tiny += ["train.pretrain_discriminator_steps=1", "log.progress=false"]
+    argv = [str(script), "--out", str(tmp_path), "--count", "48"]
+    argv += [f"--set={o}" for o in tiny]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(script), run_name="__main__")
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["benchmark"] == "eyes_holdout" and r["synthetic_count"] == 48
+    for k in ("c2st_accuracy_raw_synthetic", "c2st_accuracy_refined"):
+        assert 0.0 <= r[k] <= 1.0
+    assert r["preservation"]["count"] == 48
+    assert Path(r["report"]).is_file() and "holdout.h5" in Path(r["report"]).read_text()
