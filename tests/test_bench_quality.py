@@ -147,3 +147,12 @@ def test_bench_eyes_holdout_script_tiny(shared_data, tmp_path, capsys, monkeypat
         assert 0.0 <= r[k] <= 1.0
     assert r["preservation"]["count"] == 48
     assert Path(r["report"]).is_file() and "holdout.h5" in Path(r["report"]).read_text()
+
+
+def test_eye_cpu_budget_is_a_valid_override_of_the_eyes_preset():
+    from simgan.budgets import EYES_CPU_BUDGET
+    from simgan.config import load_config
+
+    cfg = load_config("eyes", list(domain_gap.CPU_BUDGET))
+    assert cfg.model.refiner == "tiny" and cfg.train.steps == 2500
+    assert set(EYES_CPU_BUDGET) <= set(domain_gap.CPU_BUDGET)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from simgan.atomic import atomic_path
+from simgan.budgets import EYES_CPU_BUDGET
 from simgan.config import load_config
 from simgan.data.dataset import write_dataset
 from simgan.run_dir import new_run_dir
@@ -151,23 +152,6 @@ def format_results(results: dict[str, Any], folder: Path) -> str:
 
 
 # -- eyes ---------------------------------------------------------------------------------------
-
-# A CPU-sized budget (about 10 minutes on one core): the paper's local discriminator with the
-# small refiner (conv3x3 32, 2 ResNet blocks, ~8x fewer FLOPs) at lr 1e-3, batch 32, 2,500
-# adversarial steps. Chosen on the real set's own held-out half (seed 0, MPIIGaze p00): C2ST
-# 99.2% raw -> 96.7% refined, where 300 steps gave 98.5% and lambda_reg 2.0 gave 99.7%.
-# On a GPU the eyes preset runs as the paper's schedule.
-EYES_CPU_BUDGET = (
-    "model.refiner=tiny",
-    "optim.lr_refiner=0.001",
-    "optim.lr_discriminator=0.001",
-    "train.batch_size=32",
-    "train.pretrain_refiner_steps=100",
-    "train.pretrain_discriminator_steps=50",
-    "train.steps=2500",
-    "log.sample_every=250",
-    "log.checkpoint_every=500",
-)
 
 
 def import_real_eyes(path: str | os.PathLike, out: Path, size: tuple[int, int]) -> Path:
