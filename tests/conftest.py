@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,49 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# Debian's chromium and chromium-driver; the browser tests skip where either is missing.
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    """Factory: chromium(window="W,H") -> a headless Chrome driver (selenium), quit at the
+    test's end. Skips where selenium, chromium or chromedriver is missing."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip(
+            f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
+        )
+    drivers = []
+
+    def start(window: str = "1200,3000"):
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-sync",
+            "--disable-component-update",
+            "--disable-dev-shm-usage",
+            f"--window-size={window}",
+            f"--user-data-dir={tmp_path / f'chromium{len(drivers)}'}",
+        ):
+            opts.add_argument(flag)
+        drivers.append(webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts))
+        return drivers[-1]
+
+    yield start
+    for driver in drivers:
+        driver.quit()
 
 
 @pytest.fixture

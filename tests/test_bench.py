@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from simgan.bench.baseline import NaiveDiscriminator, NaiveRefiner, NaiveSimGAN
@@ -30,16 +29,7 @@ def test_step_flops_formula():
     assert adversarial_step_flops(10, 1, batch_size=4, k_g=2, k_d=1) == 2 * 4 * 32 + 40 + 24
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny tensors: a second thread only adds waiting, more so on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_baseline_has_the_preset_architecture_and_trains(one_thread):
+def test_baseline_has_the_preset_architecture_and_trains():
     def shapes(m: torch.nn.Module) -> list[tuple[int, ...]]:
         return [tuple(p.shape) for p in m.parameters()]
 

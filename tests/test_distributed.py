@@ -87,15 +87,6 @@ dist.destroy_process_group()
 """
 
 
-@pytest.fixture
-def one_thread():
-    # a shared 2-core machine: more threads than free cores slows tiny models down a lot
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     """Data, and what one 2-process torchrun launch made of it."""
@@ -122,7 +113,7 @@ def _max_diff(a: dict, b: dict) -> float:
     return max((a[k].float() - b[k].float()).abs().max().item() for k in a)
 
 
-def test_two_processes_match_one_process_of_the_same_global_batch(two_ranks, tmp_path, one_thread):
+def test_two_processes_match_one_process_of_the_same_global_batch(two_ranks, tmp_path):
     cfg = load_config("tiny", SETS)
     one = train(cfg, two_ranks["syn"], two_ranks["real"], tmp_path, echo=False)
     a = load_checkpoint(one / "checkpoints" / MIDDLE)
@@ -162,7 +153,7 @@ def test_two_process_resume_is_exact(two_ranks):
     assert not torch.equal(a["history"]["images"], a["per_rank"][0]["history"]["images"])
 
 
-def test_resume_with_another_number_of_processes(two_ranks, tmp_path, one_thread):
+def test_resume_with_another_number_of_processes(two_ranks, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(two_ranks["copy"], run)
     cfg = load_config("tiny", SETS)
@@ -176,7 +167,7 @@ def test_resume_with_another_number_of_processes(two_ranks, tmp_path, one_thread
     assert "history buffers re-split" in (run / "log.txt").read_text()
 
 
-def test_refine_in_shards_matches_one_process(two_ranks, tmp_path, one_thread):
+def test_refine_in_shards_matches_one_process(two_ranks, tmp_path):
     out = tmp_path / "one.h5"
     assert main(["refine", "--run", str(two_ranks["run"]), "--input", str(two_ranks["syn"]),
                  "--out", str(out), "--batch-size", "4"]) == 0  # fmt: skip

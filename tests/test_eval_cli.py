@@ -9,7 +9,7 @@ import pytest
 
 from simgan.cli import main
 from simgan.data import write_dataset
-from test_eval_toys import single_thread, toy_eyes  # noqa: F401  (autouse fixture)
+from test_eval_toys import toy_eyes
 
 FAST_GAZE = ["--epochs", "1", "--width", "0.125", "--batch-size", "16", "--device", "cpu"]
 

@@ -17,7 +17,7 @@ from simgan.evaluate import (
     pupil_centre,
     train_gaze_estimator,
 )
-from test_eval_toys import single_thread, toy_eyes  # noqa: F401  (autouse fixture)
+from test_eval_toys import toy_eyes
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from simgan.evaluate import (
 )
 from simgan.gaze import angular_error_deg, pitchyaw_to_vector
 from simgan.models.gaze_estimator import GazeEstimator, feature_map_size, gaze_loss
-from test_eval_toys import single_thread, toy_eyes  # noqa: F401  (autouse fixture)
+from test_eval_toys import toy_eyes
 
 FAST = dict(epochs=3, batch_size=32, lr=3e-3, width=0.125)
 

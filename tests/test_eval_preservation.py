@@ -7,7 +7,7 @@ import pytest
 
 from simgan.errors import SimganError
 from simgan.evaluate import preservation, pupil_centre, train_gaze_estimator
-from test_eval_toys import single_thread, toy_eyes  # noqa: F401  (autouse fixture)
+from test_eval_toys import toy_eyes
 
 
 def test_pupil_centre_finds_the_toy_pupil():

@@ -9,7 +9,7 @@ from scipy import stats
 from simgan.errors import SimganError
 from simgan.evaluate import c2st, image_features, kid, kid_from_features, wilson_interval
 from simgan.evaluate.realism import mmd2_unbiased_poly
-from test_eval_toys import single_thread, toy_eyes  # noqa: F401  (autouse fixture)
+from test_eval_toys import toy_eyes
 
 REAL_NPZ = "real/mpiigaze_p00_36x60/test_images_36x60_uint8.npz"
 

@@ -8,22 +8,10 @@ import `toy_eyes` from here.
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import torch
 
 from simgan.gaze import pitchyaw_to_vector
 
 IRIS_SHIFT_PX = 18.0  # pixels the iris centre moves per unit of gaze x or y
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """The test models are tiny: one thread is faster than two, and far faster on a busy CPU
-    (a second thread mostly spins waiting). Other eval test files import this fixture."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def toy_eyes(

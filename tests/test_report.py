@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,6 @@ from simgan.report.metrics_info import flatten, meaning
 from simgan.report.page import pick_steps
 from simgan.viz import make_grid, save_png
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 METRICS = {
     "realism": {
         "raw": {"c2st_accuracy": 0.98, "ci95": [0.96, 0.99], "kid": 0.2},
@@ -137,45 +134,23 @@ def test_report_errors_name_the_problem(tmp_path):
         build_report(run)
 
 
-def test_report_renders_in_headless_chromium(tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
+def test_report_renders_in_headless_chromium(tmp_path, chromium):
     from selenium.webdriver.common.by import By
 
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip(f"chromium ({CHROMIUM}) or chromedriver ({CHROMEDRIVER}) not installed")
     out = write_report(make_run(tmp_path / "run", metrics=METRICS), tmp_path / "report.html")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1200,3000",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    try:
-        driver.get(out.resolve().as_uri())
-        for sid in SECTIONS:
-            el = driver.find_element(By.ID, sid)
-            assert el.is_displayed() and el.size["height"] > 40, sid
-        imgs = driver.find_elements(By.TAG_NAME, "img")
-        assert len(imgs) == 7
-        for img in imgs:  # every embedded PNG decoded and laid out
-            assert driver.execute_script("return arguments[0].naturalWidth", img) > 0
-            assert img.size["width"] > 50
-        rows = driver.find_elements(By.CSS_SELECTOR, "#metrics tr")
-        assert len(rows) == 1 + len(flatten(METRICS))
-        png = driver.get_screenshot_as_png()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n"
-        if target := os.environ.get("SIMGAN_REPORT_SCREENSHOT"):
-            Path(target).write_bytes(png)
-    finally:
-        driver.quit()
+    driver = chromium("1200,3000")
+    driver.get(out.resolve().as_uri())
+    for sid in SECTIONS:
+        el = driver.find_element(By.ID, sid)
+        assert el.is_displayed() and el.size["height"] > 40, sid
+    imgs = driver.find_elements(By.TAG_NAME, "img")
+    assert len(imgs) == 7
+    for img in imgs:  # every embedded PNG decoded and laid out
+        assert driver.execute_script("return arguments[0].naturalWidth", img) > 0
+        assert img.size["width"] > 50
+    rows = driver.find_elements(By.CSS_SELECTOR, "#metrics tr")
+    assert len(rows) == 1 + len(flatten(METRICS))
+    png = driver.get_screenshot_as_png()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    if target := os.environ.get("SIMGAN_REPORT_SCREENSHOT"):
+        Path(target).write_bytes(png)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import socket
 import threading
 import time
@@ -26,7 +25,6 @@ pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 webdriver = pytest.importorskip("selenium.webdriver")
 
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -37,8 +35,6 @@ from simgan.web.pool import ImagePool  # noqa: E402
 from simgan.web.store import StudyStore  # noqa: E402
 from simgan.web.study import Study  # noqa: E402
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 N = 10
 WRONG = {2, 5, 11, 17, 18, 19}  # trials the scripted participant gets wrong: 14 / 20 right
 
@@ -94,30 +90,8 @@ def _pools(shots: Path | None, request) -> tuple[ImagePool, ImagePool]:
 
 
 @pytest.fixture
-def browser(tmp_path):
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip(
-            f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
-        )
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-sync",
-        "--disable-component-update",
-        "--window-size=1120,860",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    yield driver
-    driver.quit()
+def browser(chromium):
+    return chromium("1120,860")
 
 
 def _shot(driver, path: Path, full: bool = True) -> None:
