@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -82,4 +83,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from simgan.errors import SimganError
+
+    try:
+        main()
+    except SimganError as e:  # a wrong path or a bad file: one line, exit 2, as the CLI does
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
