@@ -156,3 +156,10 @@ def test_eye_cpu_budget_is_a_valid_override_of_the_eyes_preset():
     cfg = load_config("eyes", list(domain_gap.CPU_BUDGET))
     assert cfg.model.refiner == "tiny" and cfg.train.steps == 2500
     assert set(EYES_CPU_BUDGET) <= set(domain_gap.CPU_BUDGET)
+
+
+def test_domain_gap_refuses_negative_min_steps_before_any_work(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "domain-gap", "--min-steps", "-1"])
+    assert e.value.code == 2
+    assert "--min-steps: '-1' must be 0 or more" in capsys.readouterr().err

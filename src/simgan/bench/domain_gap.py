@@ -44,7 +44,7 @@ NAMES = ("synthetic", "refined", "oracle")
 
 def register_bench(sub: argparse._SubParsersAction) -> None:
     """Add `domain-gap` to the `simgan bench` subcommands."""
-    from simgan.cli._common import positive_int
+    from simgan.cli._common import non_negative_int, positive_int
 
     p = sub.add_parser(
         "domain-gap",
@@ -69,7 +69,7 @@ def register_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=positive_int, default=6, help="estimator epochs (6)")
     p.add_argument(
         "--min-steps",
-        type=int,
+        type=non_negative_int,
         default=MIN_ESTIMATOR_STEPS,
         help=f"raise --epochs so each estimator takes at least this many optimizer steps "
         f"({MIN_ESTIMATOR_STEPS})",

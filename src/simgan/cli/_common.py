@@ -22,13 +22,24 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    v = _whole(text)
     if v <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be positive")
     return v
+
+
+def non_negative_int(text: str) -> int:
+    v = _whole(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    return v
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
 
 
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
