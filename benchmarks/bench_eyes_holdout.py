@@ -35,7 +35,7 @@ def main() -> None:
     from simgan.data.importers.npz import import_npz
     from simgan.evaluate.run_eval import evaluate_run
     from simgan.report.page import write_report
-    from simgan.train import train
+    from simgan.training import train
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(

@@ -18,7 +18,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from simgan.bench import timing
 from simgan.bench.train_speed import CHANNELS, SIZE, SimganStep, eyes_config
-from simgan.train import resolve_device
+from simgan.device import resolve_device
 
 GROUPS = {
     "convolution": ("conv", "mkldnn", "cudnn"),

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from simgan.bench import timing
+from simgan.device import resolve_device
 from simgan.export import OnnxRefiner, TorchRefiner, export_refiner, load_any_refiner
 from simgan.models import build_refiner
-from simgan.train import resolve_device
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import torch
 
 from simgan.bench import timing
 from simgan.bench.train_speed import bench_train_step, model_flops
-from simgan.train import resolve_device
+from simgan.device import resolve_device
 
 VARIANTS = {
     "default": (),

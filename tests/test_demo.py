@@ -9,8 +9,13 @@ import numpy as np
 from simgan.cli import main
 
 TINY = [
-    "train.batch_size=16", "train.pretrain_refiner_steps=2", "train.pretrain_discriminator_steps=2",
-    "train.steps=3", "log.progress=false", "log.sample_every=2", "log.checkpoint_every=5",
+    "train.batch_size=16",
+    "train.pretrain_refiner_steps=2",
+    "train.pretrain_discriminator_steps=2",
+    "train.steps=3",
+    "log.progress=false",
+    "log.sample_every=2",
+    "log.checkpoint_every=5",
 ]
 
 
@@ -41,8 +46,16 @@ def test_eyes_demo_against_a_folder_of_real_eyes(tmp_path, capsys):
     images, _ = render_eyes(64, seed=99, size=(36, 60))
     for i, img in enumerate(images):  # a stand-in "real" domain: darker, as PNG files
         Image.fromarray((img[..., 0] * 0.7).astype(np.uint8)).save(real_dir / f"{i}.png")
-    args = ["demo", "eyes", "--real", str(real_dir), "--out", str(tmp_path / "runs"),
-            "--count", "64"]
+    args = [
+        "demo",
+        "eyes",
+        "--real",
+        str(real_dir),
+        "--out",
+        str(tmp_path / "runs"),
+        "--count",
+        "64",
+    ]
     for o in TINY:
         args += ["--set", o]
     assert main(args) == 0

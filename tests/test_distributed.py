@@ -28,15 +28,15 @@ import numpy as np
 import pytest
 import torch
 
-from simgan import distributed as dist_
-from simgan.batches import ImageBank, shard_range
-from simgan.checkpoint import load_checkpoint
 from simgan.cli import main
 from simgan.config import load_config
 from simgan.data import read_dataset, write_dataset
 from simgan.errors import SimganError
 from simgan.history import HistoryBuffer
-from simgan.train import load_banks, train
+from simgan.training import distributed as dist_
+from simgan.training import load_banks, train
+from simgan.training.batches import ImageBank, shard_range
+from simgan.training.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch.distributed is not available"

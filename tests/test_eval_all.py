@@ -8,7 +8,7 @@ from simgan.cli import main
 from simgan.config import load_config
 from simgan.data import write_dataset
 from simgan.data.eyes import render_eyes
-from simgan.train import train
+from simgan.training import train
 
 
 def test_eval_all_writes_metrics_the_report_reads(tmp_path, capsys):

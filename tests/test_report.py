@@ -36,7 +36,7 @@ METRICS = {
 
 
 def make_run(folder: Path, steps: int = 6, metrics: dict | None = None) -> Path:
-    """A run folder shaped like simgan.train's, without training (seconds, no torch)."""
+    """A run folder shaped like simgan.training's, without training (seconds, no torch)."""
     rng = np.random.default_rng(0)
     (folder / "samples").mkdir(parents=True)
     cfg = load_config("tiny", ["train.batch_size=16", "loss.lambda_reg=0.25"])

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from simgan.checkpoint import load_checkpoint
 from simgan.cli import main
 from simgan.config import load_config
 from simgan.data import write_dataset
 from simgan.errors import SimganError
-from simgan.train import train
+from simgan.training import train
+from simgan.training.checkpoint import load_checkpoint
 
 
 @pytest.fixture
@@ -28,8 +28,20 @@ def domains(tmp_path):
 
 def test_tiny_run_through_cli(domains, tmp_path, capsys):
     s, r = domains
-    code = main(["train", "--synthetic", str(s), "--real", str(r), "--out", str(tmp_path / "runs"),
-                 "--config", "tiny", "--quiet"])
+    code = main(
+        [
+            "train",
+            "--synthetic",
+            str(s),
+            "--real",
+            str(r),
+            "--out",
+            str(tmp_path / "runs"),
+            "--config",
+            "tiny",
+            "--quiet",
+        ]
+    )
     assert code == 0
     (run,) = (tmp_path / "runs").iterdir()
     assert run.name == "00000-tiny"
@@ -38,8 +50,14 @@ def test_tiny_run_through_cli(domains, tmp_path, capsys):
     phases = [r["phase"] for r in rows]
     assert phases == ["pretrain_refiner"] * 2 + ["pretrain_discriminator"] * 2 + ["adversarial"] * 4
     adv = rows[-1]
-    for key in ("refiner_adv", "refiner_reg", "d_loss", "d_acc_real", "d_acc_refined",
-                "images_per_s"):
+    for key in (
+        "refiner_adv",
+        "refiner_reg",
+        "d_loss",
+        "d_acc_real",
+        "d_acc_refined",
+        "images_per_s",
+    ):
         assert key in adv and np.isfinite(adv[key])
     assert "d_acc_history" in adv  # the buffer is full enough by then to feed D
     assert (run / "samples" / "step_0000008.png").exists()
@@ -47,11 +65,33 @@ def test_tiny_run_through_cli(domains, tmp_path, capsys):
     assert (run / "config.yaml").exists() and (run / "log.txt").read_text()
     ckpt = load_checkpoint(run / "checkpoints" / "last.pt")  # weights_only load
     assert ckpt["step"] == 8 and ckpt["phase"] == "done"
-    assert set(ckpt) >= {"refiner", "discriminator", "opt_refiner", "opt_discriminator", "history",
-                         "rng", "config", "simgan_version"}
+    assert set(ckpt) >= {
+        "refiner",
+        "discriminator",
+        "opt_refiner",
+        "opt_discriminator",
+        "history",
+        "rng",
+        "config",
+        "simgan_version",
+    }
     # a second run gets the next number, never overwriting the first
-    main(["train", "--synthetic", str(s), "--real", str(r), "--out", str(tmp_path / "runs"),
-          "--config", "tiny", "--quiet", "--set", "train.steps=1"])
+    main(
+        [
+            "train",
+            "--synthetic",
+            str(s),
+            "--real",
+            str(r),
+            "--out",
+            str(tmp_path / "runs"),
+            "--config",
+            "tiny",
+            "--quiet",
+            "--set",
+            "train.steps=1",
+        ]
+    )
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["00000-tiny", "00001-tiny"]
 
 
@@ -93,22 +133,56 @@ def test_bad_inputs(domains, tmp_path):
     assert train(load_config("tiny", ["train.resize=true"]), other, r, tmp_path / "ok", echo=False)
     with pytest.raises(SimganError, match="unknown key"):
         load_config("tiny", ["train.kg=2"])
-    assert main(["train", "--synthetic", str(tmp_path / "nope.h5"), "--real", str(r),
-                 "--config", "tiny"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--synthetic",
+                str(tmp_path / "nope.h5"),
+                "--real",
+                str(r),
+                "--config",
+                "tiny",
+            ]
+        )
+        == 2
+    )
 
 
 def test_dry_run_creates_nothing(domains, tmp_path, capsys):
     s, r = domains
-    assert main(["train", "--synthetic", str(s), "--real", str(r), "--out", str(tmp_path / "runs"),
-                 "--config", "tiny", "--dry-run"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--synthetic",
+                str(s),
+                "--real",
+                str(r),
+                "--out",
+                str(tmp_path / "runs"),
+                "--config",
+                "tiny",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
     assert "dry run" in capsys.readouterr().out
     assert not (tmp_path / "runs").exists()
 
 
 def test_nan_stops_with_last_good_checkpoint(domains, tmp_path):
     s, r = domains
-    cfg = load_config("tiny", ["optim.lr_refiner=1e30", "optim.lr_discriminator=1e30",
-                               "log.checkpoint_every=1", "train.steps=50"])
+    cfg = load_config(
+        "tiny",
+        [
+            "optim.lr_refiner=1e30",
+            "optim.lr_discriminator=1e30",
+            "log.checkpoint_every=1",
+            "train.steps=50",
+        ],
+    )
     with pytest.raises(SimganError, match="became (nan|inf).*last good checkpoint"):
         train(cfg, s, r, tmp_path / "runs", echo=False)
     (run,) = (tmp_path / "runs").iterdir()
@@ -123,8 +197,24 @@ def test_refine_keeps_labels_byte_identical(domains, tmp_path):
     run = train(load_config("tiny"), s, r, tmp_path / "runs", echo=False)
     out = tmp_path / "refined.h5"
     png = tmp_path / "png"
-    assert main(["refine", "--run", str(run), "--input", str(s), "--out", str(out),
-                 "--png", str(png), "--batch-size", "7"]) == 0
+    assert (
+        main(
+            [
+                "refine",
+                "--run",
+                str(run),
+                "--input",
+                str(s),
+                "--out",
+                str(out),
+                "--png",
+                str(png),
+                "--batch-size",
+                "7",
+            ]
+        )
+        == 0
+    )
     with h5py.File(s) as a, h5py.File(out) as b:
         assert a["label"][()].tobytes() == b["label"][()].tobytes()
         assert b["images"].shape == a["images"].shape
@@ -133,8 +223,10 @@ def test_refine_keeps_labels_byte_identical(domains, tmp_path):
     assert len(list(png.glob("*.png"))) == 40
     # exists -> refused; bad run folder -> clear error
     assert main(["refine", "--run", str(run), "--input", str(s), "--out", str(out)]) == 2
-    assert main(["refine", "--run", str(tmp_path), "--input", str(s), "--out",
-                 str(tmp_path / "x.h5")]) == 2
+    assert (
+        main(["refine", "--run", str(tmp_path), "--input", str(s), "--out", str(tmp_path / "x.h5")])
+        == 2
+    )
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -151,7 +243,7 @@ def test_perf_settings_may_change_on_resume(domains, tmp_path):
 
 
 def test_updates_without_sync_return_device_tensors():
-    from simgan.train import build_state, discriminator_update, refiner_update
+    from simgan.training import build_state, discriminator_update, refiner_update
 
     cfg = load_config("tiny")
     state = build_state(cfg, 1, torch.device("cpu"))
@@ -167,7 +259,7 @@ def test_updates_without_sync_return_device_tensors():
 
 def test_amp_choice():
     from simgan.config import PerfConfig
-    from simgan.train import resolve_amp
+    from simgan.device import resolve_amp
 
     cpu = torch.device("cpu")
     assert resolve_amp(PerfConfig(amp="none"), cpu) is None
@@ -178,7 +270,7 @@ def test_amp_choice():
 
 
 def test_sampling_is_the_same_in_every_layout(domains):
-    from simgan.batches import ImageBank
+    from simgan.training import ImageBank
 
     s, _ = domains
     bank = ImageBank.from_file(s)
@@ -219,7 +311,7 @@ def test_compiled_training_runs(domains, tmp_path):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_gpu_training_keeps_data_on_device(domains, tmp_path):
-    from simgan.batches import ImageBank
+    from simgan.training import ImageBank
 
     s, r = domains
     bank = ImageBank.from_file(s)

@@ -25,7 +25,7 @@ from simgan.atomic import atomic_path
 from simgan.budgets import EYES_CPU_BUDGET
 from simgan.config import load_config
 from simgan.data.dataset import write_dataset
-from simgan.run_dir import new_run_dir
+from simgan.training.run_dir import new_run_dir
 from simgan.viz import make_grid, save_png
 
 
@@ -69,7 +69,7 @@ def run_digits_demo(
     """Render, train, refine, score. Returns the results (also saved as results.json)."""
     from simgan.data.digits import load_real_digits, render_digits
     from simgan.refine import load_refiner, refine_array
-    from simgan.train import train
+    from simgan.training import train
 
     say = print if echo else (lambda *a, **k: None)
     folder = new_run_dir(out_root, "demo-digits", subdirs=())
@@ -196,7 +196,7 @@ def run_eyes_demo(
     from simgan.data.eyes import write_synthetic_eyes
     from simgan.evaluate.realism import c2st
     from simgan.refine import load_refiner, refine_file
-    from simgan.train import train
+    from simgan.training import train
 
     say = print if echo else (lambda *a, **k: None)
     folder = new_run_dir(out_root, "demo-eyes", subdirs=())

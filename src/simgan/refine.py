@@ -22,13 +22,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from simgan import distributed as dist_
-from simgan.batches import nhwc_to_nchw, shard_range, to_float, to_uint8
-from simgan.checkpoint import find_checkpoint, load_checkpoint
 from simgan.config import Config, from_dict
 from simgan.data.dataset import DatasetReader, DatasetWriter
 from simgan.errors import SimganError
+from simgan.images import nhwc_to_nchw, to_float, to_uint8
 from simgan.models import build_refiner
+from simgan.training import distributed as dist_
+from simgan.training.batches import shard_range
+from simgan.training.checkpoint import find_checkpoint, load_checkpoint
 from simgan.viz import to_pil
 
 

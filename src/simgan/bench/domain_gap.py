@@ -127,7 +127,7 @@ def run_one_seed(
     from simgan.errors import SimganError
     from simgan.evaluate import domain_gap_errors, make_target_domain, train_gaze_estimator
     from simgan.refine import load_refiner, refine_array
-    from simgan.train import train
+    from simgan.training import train
 
     if target_count < 4:
         raise SimganError(f"--target-count {target_count}: need at least 4 target images")
@@ -184,7 +184,7 @@ def run_bench_domain_gap(
     import tempfile
     from pathlib import Path
 
-    from simgan.run_dir import new_run_dir
+    from simgan.training.run_dir import new_run_dir
 
     # the oracle's training half is as large as the synthetic set: with fewer images the
     # oracle is starved of data, not of domain, and stops being the ceiling it stands for

@@ -103,7 +103,7 @@ def run_speed(
     from simgan import __version__
     from simgan.bench import io_speed, timing
     from simgan.bench.train_speed import bench_train_step, model_flops
-    from simgan.train import resolve_device
+    from simgan.device import resolve_device
 
     dev = resolve_device(device)
     old_threads = torch.get_num_threads()

@@ -41,8 +41,8 @@ class SimganStep:
     """
 
     def __init__(self, cfg: Config, synthetic_u8: np.ndarray, real_u8: np.ndarray, device):
-        from simgan.batches import ImageBank, nhwc_to_nchw
-        from simgan.train import build_state
+        from simgan.images import nhwc_to_nchw
+        from simgan.training import ImageBank, build_state
 
         self.cfg, self.device = cfg, device
         perf = cfg.perf
@@ -70,7 +70,7 @@ class SimganStep:
         )
 
     def __call__(self) -> None:
-        from simgan.train import adversarial_step
+        from simgan.training import adversarial_step
 
         m = adversarial_step(
             self.state,

@@ -90,18 +90,6 @@ def _add_common(q: argparse.ArgumentParser) -> None:
     q.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    require(
-        name == "cpu" or (name.startswith("cuda") and torch.cuda.is_available()),
-        f"device '{name}' is not available; use --device cpu",
-    )
-    return name
-
-
 def _load(path: str, need: tuple[str, ...], max_n: int | None, seed: int):
     """Images (and the `need` labels) of a dataset file, at most max_n drawn at random."""
     from simgan.data import DatasetReader
@@ -132,7 +120,9 @@ def cmd_gaze(args: argparse.Namespace) -> int:
         from simgan.atomic import check_output_path
 
         check_output_path(args.save_model, overwrite=False)
-    device = _device(args.device)
+    from simgan.device import resolve_device
+
+    device = resolve_device(args.device)
     kw = dict(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -201,7 +191,9 @@ def cmd_realism(args: argparse.Namespace) -> int:
     from simgan.evaluate.realism import c2st, kid
 
     require(not (args.no_kid and args.no_c2st), "--no-kid and --no-c2st leave nothing to do")
-    device = _device(args.device)
+    from simgan.device import resolve_device
+
+    device = resolve_device(args.device)
     real, _ = _load(args.real, (), args.max_images, args.seed)
     fake, _ = _load(args.fake, (), args.max_images, args.seed + 1)
     out: dict[str, Any] = {

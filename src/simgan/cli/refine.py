@@ -33,9 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_refine(args: argparse.Namespace) -> int:
     import time
 
-    from simgan import distributed
     from simgan.atomic import check_output_path
     from simgan.refine import load_refiner, refine_file, refine_file_distributed
+    from simgan.training import distributed
 
     check_output_path(args.out, args.overwrite)
     env, device = distributed.setup(_device(args))
@@ -74,7 +74,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
 def _device(args: argparse.Namespace):
     """--device, with 'auto' meaning CPU for an ONNX model unless onnxruntime can use CUDA."""
-    from simgan.train import resolve_device
+    from simgan.device import resolve_device
 
     if args.device == "auto" and args.model and str(args.model).lower().endswith(".onnx"):
         try:

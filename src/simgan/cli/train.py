@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from simgan.config import load_config
-    from simgan.train import load_run_config, train
+    from simgan.training import load_run_config, train
 
     overrides = list(args.overrides)
     if args.resize:

@@ -1,15 +1,15 @@
-"""Helpers shared by the evaluation modules: image checks, resizing, tensors, seeding."""
+"""Helpers shared by the evaluation modules: image and label checks, seeding, splits."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 
-import cv2
 import numpy as np
 import torch
 
 from simgan.errors import SimganError
+from simgan.images import convert_channels, resize_images
 
 
 def as_images(images: np.ndarray, what: str = "images") -> np.ndarray:
@@ -39,37 +39,6 @@ def as_gaze(gaze: np.ndarray, n: int, what: str = "gaze") -> np.ndarray:
     return (g / norms).astype(np.float32)
 
 
-def convert_channels(images: np.ndarray, channels: int) -> np.ndarray:
-    """uint8 (N, H, W, C) -> (N, H, W, channels): RGB(A) to gray by luminance, gray repeated."""
-    c = images.shape[-1]
-    if c == channels:
-        return images
-    if c == 4:
-        images, c = images[..., :3], 3
-        if channels == 3:
-            return images
-    if c == 3 and channels == 1:
-        gray = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        return np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None]
-    if c == 1 and channels in (3, 4):
-        return np.repeat(images, channels, axis=-1)
-    raise SimganError(f"cannot convert images with {c} channels to {channels}")
-
-
-def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 (N, H, W, C) -> (N, size[0], size[1], C) with area (shrink) or linear (grow)."""
-    h, w = size
-    if images.shape[1:3] == (h, w):
-        return images
-    shrink = h * w < images.shape[1] * images.shape[2]
-    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    out = np.empty((len(images), h, w, images.shape[-1]), np.uint8)
-    for i, im in enumerate(images):
-        r = cv2.resize(im, (w, h), interpolation=interp)
-        out[i] = r.reshape(h, w, -1)
-    return out
-
-
 def match_images(
     reference: np.ndarray, other: np.ndarray, resize: bool, names: tuple[str, str]
 ) -> np.ndarray:
@@ -89,12 +58,6 @@ def match_images(
 def _hwc(images: np.ndarray) -> str:
     h, w, c = images.shape[1:]
     return f"{h}x{w}x{c}"
-
-
-def to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
-    """uint8 (N, H, W, C) -> float32 (N, C, H, W) in [-1, 1] (image / 127.5 - 1)."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    return x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 
 
 @contextlib.contextmanager

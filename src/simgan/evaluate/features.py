@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from simgan.errors import SimganError
-from simgan.evaluate._common import resize_images, seeded, to_tensor
+from simgan.evaluate._common import seeded
+from simgan.images import resize_images, to_network, u8_to_unit_np
 
 STAGE_CHANNELS = (32, 64, 128, 128)
 FEATURE_KINDS = ("random-cnn", "pixels")
@@ -79,11 +80,11 @@ def image_features(
             f"unknown KID features '{kind}'; choose one of {', '.join(FEATURE_KINDS)}"
         )
     if kind == "pixels":
-        small = resize_images(images, (12, 20)).astype(np.float64) / 127.5 - 1.0
+        small = u8_to_unit_np(resize_images(images, (12, 20)), np.float64)
         return small.reshape(len(images), -1)
     net = RandomFeatureNet(images.shape[-1], seed).to(device).eval()
     out = [
-        net(to_tensor(images[s : s + batch_size], device)).double().cpu()
+        net(to_network(images[s : s + batch_size], device)).double().cpu()
         for s in range(0, len(images), batch_size)
     ]
     return torch.cat(out).numpy()

@@ -21,16 +21,9 @@ import numpy as np
 import torch
 
 from simgan.errors import SimganError
-from simgan.evaluate._common import (
-    as_gaze,
-    as_images,
-    convert_channels,
-    resize_images,
-    seeded,
-    split_indices,
-    to_tensor,
-)
+from simgan.evaluate._common import as_gaze, as_images, seeded, split_indices
 from simgan.gaze import angular_error_deg
+from simgan.images import convert_channels, resize_images, to_network
 from simgan.models.gaze_estimator import GazeEstimator, gaze_loss
 
 WITHIN_DEG = 7.0  # the paper reports the share of test eyes within 7 degrees
@@ -101,7 +94,7 @@ def train_gaze_estimator(
             total = torch.zeros((), device=device)  # summed on the device: no sync per step
             for s in range(0, len(order), batch_size):
                 idx = order[s : s + batch_size]
-                x = x_all[idx].permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+                x = to_network(x_all[idx])
                 if augment > 0:
                     x = _augment(x, augment)
                 loss = gaze_loss(model(x), y_all[idx])
@@ -145,7 +138,7 @@ def predict_gaze(model: GazeEstimator, images: np.ndarray, batch_size: int = 512
     was_training = model.training
     model.eval()
     out = [
-        model(to_tensor(images[s : s + batch_size], device)).float().cpu()
+        model(to_network(images[s : s + batch_size], device)).float().cpu()
         for s in range(0, len(images), batch_size)
     ]
     model.train(was_training)

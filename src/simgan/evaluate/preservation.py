@@ -14,8 +14,9 @@ import numpy as np
 from scipy import ndimage
 
 from simgan.errors import SimganError
-from simgan.evaluate._common import as_gaze, as_images, convert_channels, split_indices
+from simgan.evaluate._common import as_gaze, as_images, split_indices
 from simgan.gaze import angular_error_deg
+from simgan.images import convert_channels
 
 CENTRE_PRIOR = 0.25  # penalty at the patch edge, as a share of the image's (median - min)
 

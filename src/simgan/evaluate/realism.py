@@ -26,8 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from simgan.errors import SimganError
-from simgan.evaluate._common import as_images, match_images, seeded, to_tensor
+from simgan.evaluate._common import as_images, match_images, seeded
 from simgan.evaluate.features import image_features
+from simgan.images import to_network
 
 MIN_IMAGES = 8
 
@@ -123,7 +124,7 @@ def c2st(
             order = torch.from_numpy(rng.permutation(len(xt))).to(device)
             for s in range(0, len(order), batch_size):
                 idx = order[s : s + batch_size]
-                x = xt[idx].permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+                x = to_network(xt[idx])
                 loss = F.binary_cross_entropy_with_logits(critic(x), yt[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -132,7 +133,7 @@ def c2st(
         with torch.no_grad():
             logits = torch.cat(
                 [
-                    critic(to_tensor(x_test[s : s + 512], device)).cpu()
+                    critic(to_network(x_test[s : s + 512], device)).cpu()
                     for s in range(0, len(x_test), 512)
                 ]
             )

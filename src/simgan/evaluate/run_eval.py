@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from simgan.atomic import atomic_path
-from simgan.checkpoint import find_checkpoint, load_checkpoint
 from simgan.data.dataset import DatasetReader
 from simgan.errors import SimganError
+from simgan.training.checkpoint import find_checkpoint, load_checkpoint
 
 
 def _first(path: str | os.PathLike, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:

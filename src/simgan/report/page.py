@@ -206,7 +206,7 @@ def _summary_section(run: Path, cfg: dict[str, Any], rows: list[dict[str, Any]])
 
 def build_report(run: str | os.PathLike, real: str | os.PathLike | None = None) -> str:
     """The report of run folder `run` as one HTML string (every image embedded)."""
-    from simgan.run_dir import read_metrics
+    from simgan.training.run_dir import read_metrics
 
     run = Path(run)
     if not run.is_dir():

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from simgan.errors import SimganError
+from simgan.images import resize_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 DEFAULT_SIZE = (35, 55)  # (H, W), the paper's eye size
@@ -42,46 +43,6 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         code = cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB
         img = cv2.cvtColor(img, code)
     return img
-
-
-def to_channels(img: np.ndarray, channels: int) -> np.ndarray:
-    """uint8 (H, W) or (H, W, 3|4) RGB -> (H, W, channels) with channels 1 or 3."""
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = img[..., :3]
-    if channels == 1:
-        if img.ndim == 3:
-            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
-        return img[..., None]
-    if channels == 3:
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        return img
-    raise SimganError(f"channels must be 1 or 3, got {channels}")
-
-
-def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize uint8 (H, W) or (H, W, C) to size (h, w); area averaging when shrinking."""
-    h, w = size
-    if img.shape[:2] == (h, w):
-        return img
-    shrink = h < img.shape[0] or w < img.shape[1]
-    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    return out[..., None] if img.ndim == 3 and out.ndim == 2 else out
-
-
-def resize_batch(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a stack uint8 (N, H, W) to (N, h, w): four images at a time travel as channels."""
-    n = images.shape[0]
-    if images.shape[1:3] == tuple(size) or n == 0:
-        return images
-    out = np.empty((n, *size), np.uint8)
-    for s in range(0, n, 4):  # INTER_AREA takes at most 4 channels
-        block = np.ascontiguousarray(images[s : s + 4].transpose(1, 2, 0))
-        r = resize(block, size)
-        out[s : s + 4] = (r[..., None] if r.ndim == 2 else r).transpose(2, 0, 1)
-    return out
 
 
 def fit_box(shape: tuple[int, ...], size: tuple[int, int], mode: str = "crop") -> np.ndarray:
@@ -132,7 +93,7 @@ def crop_resize(
         raise SimganError(f"crop box {np.round(box, 1).tolist()} lies outside the {W}x{H} image")
     if any(pad):
         part = cv2.copyMakeBorder(part, *pad, borderType=cv2.BORDER_REPLICATE)
-    crop = resize(part, size)
+    crop = resize_image(part, size)
     scale = np.array([size[1] / (x1 - x0), size[0] / (y1 - y0)])
     return crop, np.array([x0, y0], dtype=np.float64), scale
 

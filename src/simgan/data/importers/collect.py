@@ -32,10 +32,10 @@ from simgan.data.importers._crop import (
     crop_resize,
     mirror,
     read_image,
-    to_channels,
 )
 from simgan.data.importers._detect import EyeFinder
 from simgan.errors import SimganError
+from simgan.images import to_channels
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 PHOTO_SUFFIXES = (*IMAGE_SUFFIXES, ".webp", ".tif", ".tiff")

@@ -30,9 +30,10 @@ from simgan.data.importers._common import (
     require_file,
     write_chunks,
 )
-from simgan.data.importers._crop import DEFAULT_SIZE, IMAGE_SUFFIXES, fit, read_image, to_channels
+from simgan.data.importers._crop import DEFAULT_SIZE, IMAGE_SUFFIXES, fit, read_image
 from simgan.errors import SimganError
 from simgan.gaze import pitchyaw_to_vector, unityeyes_to_normalized
+from simgan.images import to_channels
 
 FILE_COLUMNS = ("file", "filename", "file_name", "image", "path", "name")
 GAZE_GROUPS = {

@@ -23,9 +23,10 @@ from simgan.data.importers._common import (
     require_file,
     write_chunks,
 )
-from simgan.data.importers._crop import DEFAULT_SIZE, fit, to_channels
+from simgan.data.importers._crop import DEFAULT_SIZE, fit
 from simgan.errors import SimganError
 from simgan.gaze import unityeyes_to_normalized
+from simgan.images import to_channels
 
 GAZE_FRAMES = ("unityeyes", "normalized")
 

@@ -26,8 +26,9 @@ from simgan.data.importers._common import (
     require_dir,
     write_chunks,
 )
-from simgan.data.importers._crop import DEFAULT_SIZE, resize_batch
+from simgan.data.importers._crop import DEFAULT_SIZE
 from simgan.errors import SimganError
+from simgan.images import resize_images
 
 NORMALIZED = Path("Data") / "Normalized"
 EVAL_LISTS = Path("Evaluation Subset") / "sample list for eye image"
@@ -208,7 +209,7 @@ def _day_chunk(day, subject, day_no, size, channels, mirror_right, sides, path, 
     n = sum(len(i) for i in images)
     if n == 0:
         return None
-    batch = resize_batch(np.concatenate(images), size)[..., None]  # (n, h, w, 1)
+    batch = resize_images(np.concatenate(images)[..., None], size)  # (n, h, w, 1)
     if channels == 3:
         batch = np.repeat(batch, 3, axis=3)
     labels = {

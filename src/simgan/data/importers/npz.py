@@ -15,9 +15,10 @@ import numpy as np
 
 from simgan.data.dataset import LABEL_KINDS
 from simgan.data.importers._common import Chunk, ImportReport, require_file, write_chunks
-from simgan.data.importers._crop import DEFAULT_SIZE, fit, fit_box, resize_batch, to_channels
+from simgan.data.importers._crop import DEFAULT_SIZE, fit, fit_box
 from simgan.data.importers.kaggle import to_uint8
 from simgan.errors import SimganError
+from simgan.images import resize_images, to_channels
 
 ALIASES = {"subject_id": "subject"}
 
@@ -30,7 +31,7 @@ def prepare_batch(
         images = images[..., 0]
     if images.ndim == 3 and channels == 1:  # one box for the whole stack: fast path
         x0, y0, w, h = fit_box(images.shape[1:], size, fit_mode).astype(int)
-        return resize_batch(images[:, y0 : y0 + h, x0 : x0 + w], size)[..., None]
+        return resize_images(images[:, y0 : y0 + h, x0 : x0 + w, None], size)
     return np.stack(
         [
             fit(to_channels(im, channels), size, fit_mode)[0].reshape(*size, channels)

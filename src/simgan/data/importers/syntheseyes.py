@@ -26,9 +26,10 @@ from simgan.data.importers._common import (
     require_dir,
     write_chunks,
 )
-from simgan.data.importers._crop import DEFAULT_SIZE, fit, read_image, to_channels
+from simgan.data.importers._crop import DEFAULT_SIZE, fit, read_image
 from simgan.data.importers._safepickle import safe_load
 from simgan.errors import SimganError
+from simgan.images import to_channels
 
 LANDMARK_KEYS = ("ldmks_lids_2d", "ldmks_iris_2d", "ldmks_pupil_2d")
 # axis flips from each reading of look_vec to the MPIIGaze normalized frame

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 
 from simgan import __version__
-from simgan import distributed as dist_
-from simgan.checkpoint import find_checkpoint, load_checkpoint
 from simgan.config import Config, from_dict, to_dict
 from simgan.errors import SimganError
-from simgan.updates import TrainState
+from simgan.training import distributed as dist_
+from simgan.training.checkpoint import find_checkpoint, load_checkpoint
+from simgan.training.state import TrainState
 
 # Config keys that may change when resuming: they do not alter what was learned so far
 # (perf.* changes rounding only: the run continues, not bit for bit).

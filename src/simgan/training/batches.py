@@ -18,36 +18,11 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from simgan.data.dataset import DatasetReader
 from simgan.errors import SimganError
-
-
-def to_float(images_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> float32 in [-1, 1]."""
-    return images_u8.float().div_(127.5).sub_(1.0)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """float (N, C, H, W) in [-1, 1] -> uint8, rounded."""
-    return images.detach().float().add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
-
-
-def nhwc_to_nchw(images: np.ndarray) -> torch.Tensor:
-    """uint8 numpy (N, H, W, C) -> uint8 tensor (N, C, H, W), contiguous."""
-    return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
-
-
-def resize_u8(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize uint8 (N, C, H, W) to size (H, W) with area/bilinear filtering."""
-    x = images.float()
-    mode = "area" if size[0] <= x.shape[2] and size[1] <= x.shape[3] else "bilinear"
-    kwargs = {} if mode == "area" else {"align_corners": False}
-    y = F.interpolate(x, size=size, mode=mode, **kwargs)
-    return y.round_().clamp_(0, 255).to(torch.uint8)
+from simgan.images import nhwc_to_nchw, resize_u8, to_float
 
 
 def shard_range(count: int, rank: int, world_size: int) -> tuple[int, int]:

@@ -1,0 +1,226 @@
+"""The SimGAN training loop (Shrivastava et al. 2017, Algorithm 1).
+
+Phases, in order, over one global step counter (the phase is derived from the step):
+  1. pretrain_refiner       R learns the self-regularization loss alone (R(x) ~ x)
+  2. pretrain_discriminator D learns real vs refined with R fixed
+  3. adversarial            each step: K_g refiner updates (D fixed), then K_d discriminator
+                            updates (R fixed) on real images and refined images drawn half
+                            from the current R and half from the history buffer
+Every random draw comes from generators saved in the checkpoint, so resuming at step k and
+training to N gives exactly the weights of an uninterrupted run to N (with the same number
+of processes and the same perf settings).
+
+The updates live in updates.py, the state in state.py, checkpoint contents in resume.py,
+stop signals, metrics and the NaN guard in monitor.py, several processes (torchrun) in
+distributed.py. Metrics stay on the device between log, sample and checkpoint steps, so on
+a GPU the host never waits in between.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from simgan import __version__
+from simgan.config import Config, diff_from_defaults, dump_yaml
+from simgan.device import resolve_device
+from simgan.errors import SimganError
+from simgan.images import to_float
+from simgan.training import distributed as dist_
+from simgan.training.batches import ImageBank, check_compatible
+from simgan.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from simgan.training.monitor import Monitor, NoLog, StopFlag
+from simgan.training.resume import check_resume, rank_state, restore_state, state_to_checkpoint
+from simgan.training.run_dir import RunLog, new_run_dir
+from simgan.training.state import TrainState, build_state
+from simgan.training.updates import adversarial_step, discriminator_update, refiner_update
+from simgan.viz import auto_scale, make_grid, sample_grid, save_png
+
+
+def load_banks(
+    cfg: Config,
+    synthetic_path: str | Path,
+    real_path: str | Path,
+    env: dist_.DistEnv,
+) -> tuple[ImageBank, ImageBank]:
+    """This rank's shards of both domains (everything for one process), checked."""
+    if cfg.train.batch_size % env.world_size:
+        raise SimganError(
+            f"train.batch_size {cfg.train.batch_size} is the global batch and must split "
+            f"evenly over {env.world_size} processes; use a multiple of {env.world_size}"
+        )
+    shard = (env.rank, env.world_size)
+    synthetic = ImageBank.from_file(synthetic_path, shard=shard)
+    real = ImageBank.from_file(real_path, shard=shard)
+    synthetic = check_compatible(synthetic, real, cfg.train.batch_size, cfg.train.resize)
+    return synthetic, real
+
+
+def train(
+    cfg: Config,
+    synthetic_path: str | Path,
+    real_path: str | Path,
+    out_root: str | Path = "runs",
+    *,
+    resume: str | Path | None = None,
+    dry_run: bool = False,
+    echo: bool = True,
+) -> Path | None:
+    """Train a refiner; returns the run folder (None for a dry run).
+
+    Under torchrun (RANK / WORLD_SIZE set) every process calls this with the same arguments;
+    rank 0 writes the run folder, every rank returns its path."""
+    env = dist_.env_from_torchrun()
+    synthetic, real = load_banks(cfg, synthetic_path, real_path, env)
+    data = {
+        name: {"path": str(bank.path), "count": bank.file_count, "shape": list(bank.shape)}
+        for name, bank in (("synthetic", synthetic), ("real", real))
+    }
+    if dry_run:
+        if env.is_main:
+            _dry_run(cfg, data, *real.shape, env)
+        return None
+    if cfg.perf.threads > 0:
+        torch.set_num_threads(cfg.perf.threads)
+    env, device = dist_.setup(resolve_device(cfg.device))
+    try:
+        return _train(cfg, synthetic, real, data, out_root, resume, echo, env, device)
+    finally:
+        dist_.teardown(env)
+
+
+def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> Path:
+    perf, t = cfg.perf, cfg.train
+    synthetic = synthetic.to(device, on_device=perf.data_on_device, pin_memory=perf.pin_memory)
+    real = real.to(device, on_device=perf.data_on_device, pin_memory=perf.pin_memory)
+    state = build_state(cfg, real.shape[0], device, dist_env=env)
+    run_dir, saved_world = _open_run(cfg, state, data, out_root, resume, env)
+    log = RunLog(run_dir, echo=echo) if env.is_main else NoLog()
+    _log_start(cfg, state, log, run_dir, data, real.shape, resume, saved_world, env)
+    b = t.batch_size // env.world_size  # this rank's share of the global batch
+    fixed = to_float(synthetic.images[: cfg.log.sample_count].to(device))  # for sample grids
+    scale = _save_real_grid(cfg, real, run_dir, env)
+
+    def draw(bank: ImageBank) -> torch.Tensor:  # (b, C, H, W) in [-1, 1] on the device
+        return bank.sample(b, state.data_generator, device, state.channels_last)
+
+    monitor = Monitor(cfg, state, env, log, run_dir, echo)
+    try:
+        with StopFlag(repeat_stops=not env.enabled) as stop:
+            while state.step < cfg.total_steps:
+                phase = cfg.phase_at(state.step)
+                # 1. pretrain R on self-regularization alone, so it starts at the identity
+                if phase == "pretrain_refiner":
+                    m = refiner_update(state, cfg, draw(synthetic), False, sync=False)
+                    images = b
+                # 2. pretrain D on real vs refined images, R fixed
+                elif phase == "pretrain_discriminator":
+                    syn, rl = draw(synthetic), draw(real)  # this order: resume replays it
+                    m = discriminator_update(state, syn, rl, sync=False)
+                    images = 2 * b
+                # 3. Algorithm 1: K_g updates of R, then K_d of D with the history buffer
+                else:
+                    m = adversarial_step(
+                        state, cfg, lambda: draw(synthetic), lambda: draw(real), sync=False
+                    )
+                    images = b * (t.k_g + 2 * t.k_d)
+                state.step += 1
+
+                # bookkeeping: NaN guard and log row, then sample grid, checkpoint, stop
+                due = monitor.after_step(phase, m, images, stop.raised)
+                if due.sample and env.is_main:
+                    path = run_dir / "samples" / f"step_{state.step:07d}.png"
+                    save_png(sample_grid(state.refiner, fixed), path, scale=scale)
+                if due.save or due.stopping:
+                    tag = f"step_{state.step:07d}" if due.save else None
+                    _save(state, cfg, data, run_dir, env, tag)
+                if due.stopping:
+                    log.info(
+                        f"interrupted: saved checkpoints/last.pt at step {state.step}; "
+                        f"continue with --resume {run_dir}"
+                    )
+                    raise KeyboardInterrupt
+        log.info(f"done: {state.step} steps; refiner in {run_dir / 'checkpoints' / 'last.pt'}")
+    finally:
+        monitor.close()
+        log.close()
+    return run_dir
+
+
+def _open_run(
+    cfg: Config, state: TrainState, data: dict, out_root, resume, env: dist_.DistEnv
+) -> tuple[Path, int]:
+    """(run folder, world size the checkpoint was written by): restored from `resume`, or
+    a new numbered folder (chosen by rank 0, told to every rank)."""
+    if resume is None:
+        name = str(new_run_dir(out_root, cfg.name)) if env.is_main else None
+        return Path(dist_.broadcast(name, env)), env.world_size
+    ckpt_path = find_checkpoint(resume)
+    ckpt = load_checkpoint(ckpt_path)  # on the CPU; each part moves to its place
+    check_resume(cfg, ckpt, data, ckpt_path)
+    restore_state(state, ckpt, rank=env.rank, world_size=env.world_size)
+    run_dir = ckpt_path.parent.parent if Path(resume).is_file() else Path(resume)
+    return run_dir, int(ckpt.get("world_size", 1))
+
+
+def _log_start(cfg, state, log, run_dir, data, shape, resume, saved_world, env) -> None:
+    """config.yaml and the opening lines of log.txt."""
+    if env.is_main:
+        (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+    grid = state.discriminator.patch_grid(*shape[1:])
+    log.info(f"simgan {__version__}; run {run_dir}; device {state.device}")
+    log.info(f"resumed at step {state.step}" if resume else "new run")
+    if saved_world != env.world_size:
+        log.info(
+            f"the checkpoint was written by {saved_world} process(es), this run has "
+            f"{env.world_size}: history buffers re-split, training continues (not bit for bit)"
+        )
+    for line in diff_from_defaults(cfg):
+        log.info(f"  config {line}", echo=False)
+    log.info(f"synthetic {data['synthetic']}; real {data['real']}; D patches {grid}")
+    perf = cfg.perf
+    log.info(
+        f"{env.world_size} process(es) x {cfg.train.batch_size // env.world_size} images per "
+        f"update; autocast {state.amp_dtype or 'off'}; channels_last {perf.channels_last}; "
+        f"compile {perf.compile}",
+        echo=False,
+    )
+
+
+def _save_real_grid(cfg: Config, real: ImageBank, run_dir: Path, env: dist_.DistEnv) -> int:
+    """samples/real.png (once per run); returns the zoom used for every sample grid."""
+    scale = auto_scale(*real.shape[1:], target=128)
+    if env.is_main and not (run_dir / "samples" / "real.png").exists():
+        real_u8 = real.images[: cfg.log.sample_count].permute(0, 2, 3, 1).cpu().numpy()
+        save_png(make_grid(real_u8), run_dir / "samples" / "real.png", scale=scale)
+    return scale
+
+
+def _save(state: TrainState, cfg: Config, data: dict, run_dir: Path, env, tag: str | None):
+    """checkpoints/last.pt (and checkpoints/<tag>.pt when a tag is given): every rank
+    sends its buffer and generators, rank 0 writes one file."""
+    others = dist_.gather_to_main(rank_state(state), env) if env.enabled else None
+    if env.is_main:
+        ckpt = state_to_checkpoint(state, cfg, data, other_ranks=(others or [None])[1:])
+        save_checkpoint(ckpt, run_dir / "checkpoints" / "last.pt")
+        if tag:
+            save_checkpoint(ckpt, run_dir / "checkpoints" / f"{tag}.pt")
+    dist_.barrier(env)
+
+
+def _dry_run(cfg: Config, data: dict, channels: int, height: int, width: int, env) -> None:
+    state = build_state(cfg, channels, torch.device("cpu"))
+    grid = state.discriminator.patch_grid(height, width)
+    n_r = sum(p.numel() for p in state.refiner.parameters())
+    n_d = sum(p.numel() for p in state.discriminator.parameters())
+    print(dump_yaml(cfg).rstrip())
+    print(f"non-defaults: {diff_from_defaults(cfg) or 'none'}")
+    print(f"synthetic: {data['synthetic']}\nreal: {data['real']}")
+    print(
+        f"device {resolve_device(cfg.device)}; refiner {n_r:,} parameters; discriminator "
+        f"{n_d:,} parameters, {grid[0]}x{grid[1]} patches per image; {cfg.total_steps} steps; "
+        f"{env.world_size} process(es) x {cfg.train.batch_size // env.world_size} images; "
+        f"autocast {state.amp_dtype or 'off'}"
+    )
+    print("dry run: nothing trained, no run folder created")
