@@ -8,8 +8,8 @@ import pytest
 
 from simgan.cli import main
 from simgan.data import DatasetReader, DatasetWriter, read_dataset, write_dataset
+from simgan.data.gaze_conventions import pitchyaw_to_vector
 from simgan.errors import SimganError
-from simgan.gaze import pitchyaw_to_vector
 
 
 def _labels(rng, n):

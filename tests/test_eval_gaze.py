@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from simgan.data.gaze_conventions import angular_error_deg, pitchyaw_to_vector
 from simgan.errors import SimganError
 from simgan.evaluate import (
     error_summary,
@@ -16,7 +17,6 @@ from simgan.evaluate import (
     save_gaze_estimator,
     train_gaze_estimator,
 )
-from simgan.gaze import angular_error_deg, pitchyaw_to_vector
 from simgan.models.gaze_estimator import GazeEstimator, feature_map_size, gaze_loss
 from test_eval_toys import toy_eyes
 

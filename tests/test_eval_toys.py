@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgan.gaze import pitchyaw_to_vector
+from simgan.data.gaze_conventions import pitchyaw_to_vector
 
 IRIS_SHIFT_PX = 18.0  # pixels the iris centre moves per unit of gaze x or y
 

@@ -11,8 +11,8 @@ from scipy import ndimage
 from simgan.cli import main
 from simgan.data import DatasetReader, landmark_names
 from simgan.data.eyes import LANDMARK_NAMES, render_eyes, write_synthetic_eyes
+from simgan.data.gaze_conventions import vector_to_pitchyaw
 from simgan.errors import SimganError
-from simgan.gaze import vector_to_pitchyaw
 
 L = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 UPPER = ["corner_inner", *(f"lid_upper_{k}" for k in range(7)), "corner_outer"]

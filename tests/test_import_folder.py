@@ -11,9 +11,9 @@ import pytest
 
 from simgan.cli import main
 from simgan.data import read_dataset
+from simgan.data.gaze_conventions import vector_to_pitchyaw
 from simgan.data.importers.folder import import_folder
 from simgan.errors import SimganError
-from simgan.gaze import vector_to_pitchyaw
 
 
 @pytest.fixture

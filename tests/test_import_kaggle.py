@@ -8,9 +8,9 @@ import pytest
 
 from simgan.cli import main
 from simgan.data import read_dataset
+from simgan.data.gaze_conventions import vector_to_pitchyaw
 from simgan.data.importers.kaggle import import_kaggle
 from simgan.errors import SimganError
-from simgan.gaze import vector_to_pitchyaw
 
 # UnityEyes look_vec (y up) and the (pitch, yaw) in degrees it must become
 LOOK = np.array([[0.0, 0.5, -0.8660254, 0.0], [0.5, 0.0, -0.8660254, 0.0], [0, 0, -1, 0]])

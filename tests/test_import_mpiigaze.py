@@ -10,9 +10,9 @@ import scipy.io
 
 from simgan.cli import main
 from simgan.data import read_dataset
+from simgan.data.gaze_conventions import pitchyaw_to_vector, vector_to_pitchyaw
 from simgan.data.importers.mpiigaze import import_mpiigaze
 from simgan.errors import SimganError
-from simgan.gaze import pitchyaw_to_vector, vector_to_pitchyaw
 
 SIDES = ("left", "right")
 

@@ -12,10 +12,10 @@ import pytest
 
 from simgan.cli import main
 from simgan.data import landmark_names, read_dataset
+from simgan.data.gaze_conventions import vector_to_pitchyaw
 from simgan.data.importers._safepickle import safe_load
 from simgan.data.importers.syntheseyes import import_syntheseyes
 from simgan.errors import SimganError
-from simgan.gaze import vector_to_pitchyaw
 
 
 def py2_str(b: bytes) -> bytes:

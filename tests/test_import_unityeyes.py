@@ -11,9 +11,9 @@ import pytest
 
 from simgan.cli import main
 from simgan.data import landmark_names, read_dataset
+from simgan.data.gaze_conventions import vector_to_pitchyaw
 from simgan.data.importers.unityeyes import import_unityeyes, parse_vector
 from simgan.errors import SimganError
-from simgan.gaze import vector_to_pitchyaw
 
 H, W = 480, 640
 

@@ -48,6 +48,18 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_overrides(parser: argparse.ArgumentParser, example: str = "train.k_g=5") -> None:
+    """The repeatable `--set KEY=VALUE` option (a config override), as args.overrides."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a training config value, e.g. --set {example} (repeatable)",
+    )
+
+
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=None, default=str)
     sys.stdout.write("\n")

@@ -106,7 +106,7 @@ def _load(path: str, need: tuple[str, ...], max_n: int | None, seed: int):
 
 
 def cmd_gaze(args: argparse.Namespace) -> int:
-    from simgan.evaluate.gaze import (
+    from simgan.evaluate.gaze_estimation import (
         evaluate_gaze,
         leave_one_person_out,
         per_subject_errors,

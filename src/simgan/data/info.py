@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from simgan.data.dataset import DatasetReader
-from simgan.gaze import vector_to_pitchyaw
+from simgan.data.gaze_conventions import vector_to_pitchyaw
 
 
 def describe(path: str | os.PathLike, chunk_size: int = 65536) -> dict[str, Any]:

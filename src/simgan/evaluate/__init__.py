@@ -13,7 +13,7 @@ image / 127.5 - 1.
 
 from simgan.evaluate.domain_gap import STYLES, domain_gap_errors, gap_closed, make_target_domain
 from simgan.evaluate.features import image_features
-from simgan.evaluate.gaze import (
+from simgan.evaluate.gaze_estimation import (
     error_summary,
     evaluate_gaze,
     leave_one_person_out,

@@ -155,7 +155,7 @@ def domain_gap_errors(
     with its defaults). Returns {name: error summary} plus "gap_closed" when the three names
     above are all present.
     """
-    from simgan.evaluate.gaze import evaluate_gaze, train_gaze_estimator
+    from simgan.evaluate.gaze_estimation import evaluate_gaze, train_gaze_estimator
 
     test_images = as_images(test_images, "target test images")
     test_gaze = as_gaze(test_gaze, len(test_images), "target test gaze")

@@ -42,7 +42,7 @@ def evaluate_run(
     write: bool = True,
 ) -> dict[str, Any]:
     """Score a run; returns the metrics (also saved as RUN/metrics.json when `write`)."""
-    from simgan.evaluate.gaze import evaluate_gaze, train_gaze_estimator
+    from simgan.evaluate.gaze_estimation import evaluate_gaze, train_gaze_estimator
     from simgan.evaluate.preservation import preservation
     from simgan.evaluate.realism import c2st, kid
     from simgan.refine import load_refiner, refine_array

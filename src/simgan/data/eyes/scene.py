@@ -128,7 +128,7 @@ def _columns(xs: np.ndarray, cx: np.ndarray, cy: np.ndarray):
 
 
 def _pitchyaw_to_vector(pitch: np.ndarray, yaw: np.ndarray) -> np.ndarray:
-    """float64 twin of simgan.gaze.pitchyaw_to_vector: (n,), (n,) -> (n, 3)."""
+    """float64 twin of simgan.data.gaze_conventions.pitchyaw_to_vector: (n,), (n,) -> (n, 3)."""
     return np.stack(
         [-np.cos(pitch) * np.sin(yaw), -np.sin(pitch), -np.cos(pitch) * np.cos(yaw)], -1
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simgan.data.gaze_conventions import pitchyaw_to_vector, unityeyes_to_normalized
 from simgan.data.importers._common import (
     Chunk,
     ChunkBuffer,
@@ -32,7 +33,6 @@ from simgan.data.importers._common import (
 )
 from simgan.data.importers._crop import DEFAULT_SIZE, IMAGE_SUFFIXES, fit, read_image
 from simgan.errors import SimganError
-from simgan.gaze import pitchyaw_to_vector, unityeyes_to_normalized
 from simgan.images import to_channels
 
 FILE_COLUMNS = ("file", "filename", "file_name", "image", "path", "name")

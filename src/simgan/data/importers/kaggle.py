@@ -14,6 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from simgan.data.gaze_conventions import unityeyes_to_normalized
 from simgan.data.importers._common import (
     Chunk,
     ChunkBuffer,
@@ -25,7 +26,6 @@ from simgan.data.importers._common import (
 )
 from simgan.data.importers._crop import DEFAULT_SIZE, fit
 from simgan.errors import SimganError
-from simgan.gaze import unityeyes_to_normalized
 from simgan.images import to_channels
 
 GAZE_FRAMES = ("unityeyes", "normalized")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from simgan.data.gaze_conventions import unityeyes_to_normalized
 from simgan.data.importers._common import (
     Chunk,
     ChunkBuffer,
@@ -31,7 +32,6 @@ from simgan.data.importers._common import (
 )
 from simgan.data.importers._crop import DEFAULT_SIZE, aspect_box, crop_resize, mirror
 from simgan.errors import SimganError
-from simgan.gaze import unityeyes_to_normalized
 
 LANDMARK_GROUPS = ("interior_margin_2d", "caruncle_2d", "iris_2d")
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"

@@ -4,7 +4,8 @@ Recipe (the paper does not give one for its estimator; this is ours, fixed and s
 Adam (lr 1e-3, betas 0.9/0.999) with a cosine decay to zero over a fixed number of epochs,
 batch 128, the paper's Euclidean loss on unit gaze vectors, and light photometric
 augmentation (per-image brightness and contrast jitter). No flips: a mirrored eye needs its
-gaze x negated (simgan.gaze.mirror_gaze), and which eyes to mirror is the dataset's choice.
+gaze x negated (simgan.data.gaze_conventions.mirror_gaze), and which eyes to mirror is the
+dataset's choice.
 With `val_fraction > 0` a random share of the training set is held out and the weights of
 the epoch with the lowest validation error are returned.
 """
@@ -20,9 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from simgan.data.gaze_conventions import angular_error_deg
 from simgan.errors import SimganError
 from simgan.evaluate._common import as_gaze, as_images, seeded, split_indices
-from simgan.gaze import angular_error_deg
 from simgan.images import convert_channels, resize_images, to_network
 from simgan.models.gaze_estimator import GazeEstimator, gaze_loss
 
