@@ -101,7 +101,7 @@ def test_simgan_imports_at_module_top():
             continue
         tree = ast.parse(path.read_text())
         top = {id(n) for n in tree.body}
-        for target, node in _imports(tree, name, path.name == "__init__.py"):
+        for _, node in _imports(tree, name, path.name == "__init__.py"):
             if id(node) not in top:
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     offenders = sorted(set(offenders))
