@@ -20,8 +20,9 @@ import torch
 
 from simgan.bench import timing
 from simgan.device import resolve_device
-from simgan.export import OnnxRefiner, TorchRefiner, export_refiner, load_any_refiner
+from simgan.export import export_refiner
 from simgan.models import build_refiner
+from simgan.refine import OnnxRefiner, TorchRefiner, load_any_refiner
 
 
 def main() -> None:

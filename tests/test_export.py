@@ -9,9 +9,9 @@ import torch
 from simgan.cli import main
 from simgan.config import load_config, to_dict
 from simgan.errors import SimganError
-from simgan.export import compare_outputs, export_refiner, load_any_refiner
+from simgan.export import compare_outputs, export_refiner
 from simgan.models import build_refiner
-from simgan.refine import refine_array
+from simgan.refine import load_any_refiner, refine_array
 from simgan.training.checkpoint import save_checkpoint
 
 pytest.importorskip("onnxruntime")

@@ -48,7 +48,8 @@ def bench_refine(
     try:
         import onnxruntime
 
-        from simgan.export import OnnxRefiner, export_refiner
+        from simgan.export import export_refiner
+        from simgan.refine import OnnxRefiner
     except ImportError:
         out["onnx"] = {"skipped": "onnxruntime is not installed (pip install 'simgan[onnx]')"}
         return out

@@ -34,15 +34,18 @@ def cmd_refine(args: argparse.Namespace) -> int:
     import time
 
     from simgan.atomic import check_output_path
-    from simgan.refine import load_refiner, refine_file, refine_file_distributed
+    from simgan.refine import (
+        load_any_refiner,
+        load_refiner,
+        refine_file,
+        refine_file_distributed,
+    )
     from simgan.training import distributed
 
     check_output_path(args.out, args.overwrite)
     env, device = distributed.setup(_device(args))
     try:
         if args.model:
-            from simgan.export import load_any_refiner
-
             refiner = load_any_refiner(args.model, device)
             channels, source = refiner.channels, args.model
         else:
@@ -75,13 +78,8 @@ def cmd_refine(args: argparse.Namespace) -> int:
 def _device(args: argparse.Namespace):
     """--device, with 'auto' meaning CPU for an ONNX model unless onnxruntime can use CUDA."""
     from simgan.device import resolve_device
+    from simgan.optional import onnxruntime_has_cuda
 
     if args.device == "auto" and args.model and str(args.model).lower().endswith(".onnx"):
-        try:
-            import onnxruntime
-
-            cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-        except ImportError:
-            cuda = False
-        return resolve_device("auto" if cuda else "cpu")
+        return resolve_device("auto" if onnxruntime_has_cuda() else "cpu")
     return resolve_device(args.device)

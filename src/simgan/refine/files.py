@@ -1,4 +1,4 @@
-"""Refine whole datasets with a trained refiner, streaming, labels untouched.
+"""Refine images and whole dataset files with a trained refiner, streaming, labels untouched.
 
 The output has the input's length and order; every label array is copied byte for byte
 (labels never pass through the refiner). Work goes chunk by chunk (read -> refine ->
@@ -20,32 +20,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from simgan.config import Config, from_dict
 from simgan.data.dataset import DatasetReader, DatasetWriter
 from simgan.errors import SimganError
 from simgan.images import nhwc_to_nchw, to_float, to_uint8
-from simgan.models import build_refiner
 from simgan.training import distributed as dist_
 from simgan.training.batches import shard_range
-from simgan.training.checkpoint import find_checkpoint, load_checkpoint
 from simgan.viz import to_pil
-
-
-def load_refiner(
-    run_or_checkpoint: str | os.PathLike, device: str | torch.device = "cpu"
-) -> tuple[nn.Module, Config, int]:
-    """The trained refiner of a run (folder or checkpoint file), in eval mode.
-
-    Returns (refiner, config, channels).
-    """
-    ckpt = load_checkpoint(find_checkpoint(run_or_checkpoint), map_location=device)
-    cfg = from_dict(Config, ckpt["config"])
-    channels = int(ckpt["data"]["real"]["shape"][0])
-    refiner = build_refiner(cfg.model.refiner, channels)
-    refiner.load_state_dict(ckpt["refiner"])
-    return refiner.to(device).eval(), cfg, channels
 
 
 @torch.inference_mode()
@@ -57,10 +38,8 @@ def refine_array(
 ) -> np.ndarray:
     """uint8 (N, H, W, C) -> refined uint8 (N, H, W, C).
 
-    refiner: an nn.Module on (N, C, H, W) floats in [-1, 1], or any object with
-    `.refine(uint8 (N, H, W, C), batch_size)` (an exported model from simgan.export)."""
-    if not isinstance(refiner, nn.Module) and hasattr(refiner, "refine"):
-        return refiner.refine(images, batch_size)
+    refiner: any callable on float (N, C, H, W) in [-1, 1] returning the same shape: an
+    nn.Module, or a refiner loaded by `load_any_refiner` (TorchScript, ONNX)."""
     out = np.empty_like(images)
     for s in range(0, len(images), batch_size):
         # uint8 crosses to the device (a quarter of float32's bytes), floats stay there
