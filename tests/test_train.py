@@ -325,3 +325,22 @@ def test_gpu_training_keeps_data_on_device(domains, tmp_path):
     run = train(cfg, s, r, tmp_path, echo=False)
     ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
     assert all(torch.isfinite(v).all() for v in ckpt["refiner"].values())
+
+
+def test_sample_grids_show_the_history_buffer(domains, tmp_path):
+    """Sample steps draw the FIXED batch and, once the buffer holds images, the buffer itself;
+    drawing from the buffer does not change what training draws."""
+    s, r = domains
+    cfg = load_config("tiny", ["log.sample_every=1"])
+    run = train(cfg, s, r, tmp_path / "runs", echo=False)
+    samples = {p.name for p in (run / "samples").iterdir()}
+    assert "real.png" in samples
+    assert {f"step_{k:07d}.png" for k in range(1, 9)} <= samples
+    # the buffer fills at the first D update (step 3): history grids from then on
+    assert {p for p in samples if p.startswith("history_")} == {
+        f"history_step_{k:07d}.png" for k in range(3, 9)
+    }
+    quiet = train(load_config("tiny", ["log.sample_every=100"]), s, r, tmp_path / "b", echo=False)
+    a = load_checkpoint(run / "checkpoints" / "last.pt")["refiner"]
+    b = load_checkpoint(quiet / "checkpoints" / "last.pt")["refiner"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -18,6 +18,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from simgan.errors import SimganError
+from simgan.losses import PSI
 
 PRESET_DIR = Path(__file__).parent / "configs"
 
@@ -225,8 +226,8 @@ def validate(cfg: Config) -> None:
         (t.history_capacity >= t.batch_size // 2, "train.history_capacity must be >= batch_size/2"),
         (cfg.loss.lambda_reg >= 0, "loss.lambda_reg must not be negative"),
         (
-            cfg.loss.psi in ("identity", "mean", "downsample"),
-            f"loss.psi '{cfg.loss.psi}' must be identity, mean or downsample",
+            cfg.loss.psi in PSI,
+            f"loss.psi '{cfg.loss.psi}' must be {', '.join(PSI[:-1])} or {PSI[-1]}",
         ),
         (cfg.optim.name in ("sgd", "adam"), f"optim.name '{cfg.optim.name}' must be sgd or adam"),
         (cfg.optim.lr_refiner > 0 and cfg.optim.lr_discriminator > 0, "learning rates must be > 0"),

@@ -24,6 +24,15 @@ from torch import nn
 from simgan.errors import SimganError
 
 LayerSpec = tuple
+# The paper's eye D (35 x 55 -> 9 x 14 patches), the default; presets.py names it "eyes".
+PAPER_EYE_LAYERS: tuple[LayerSpec, ...] = (
+    ("conv", 96, 3, 2),
+    ("conv", 64, 3, 2),
+    ("maxpool", 3, 1),
+    ("conv", 32, 3, 1),
+    ("conv", 32, 1, 1),
+    ("conv", 2, 1, 1),
+)
 KINDS = {"conv": 4, "maxpool": 3}  # kind -> number of required fields including the kind
 
 
@@ -109,9 +118,7 @@ class Discriminator(nn.Module):
     def __init__(self, channels: int = 1, layers: Sequence[Sequence] | None = None) -> None:
         super().__init__()
         if layers is None:
-            from simgan.models.presets import DISCRIMINATOR_PRESETS  # avoid an import cycle
-
-            layers = DISCRIMINATOR_PRESETS["eyes"]
+            layers = PAPER_EYE_LAYERS
         if channels < 1:
             raise SimganError(f"discriminator channels must be >= 1 (got {channels})")
         self.channels = channels

@@ -18,7 +18,7 @@ since 'same' padding never shrinks a map below 1).
 from __future__ import annotations
 
 from simgan.errors import SimganError
-from simgan.models.discriminator import Discriminator, patch_grid_for
+from simgan.models.discriminator import PAPER_EYE_LAYERS, Discriminator, patch_grid_for
 from simgan.models.refiner import Refiner
 
 # Refiner keyword arguments per preset (channels is given at build time).
@@ -30,14 +30,7 @@ REFINER_PRESETS: dict[str, dict] = {
 
 # Discriminator layer specs per preset: ("conv", out, kernel, stride) / ("maxpool", k, s).
 DISCRIMINATOR_PRESETS: dict[str, tuple[tuple, ...]] = {
-    "eyes": (
-        ("conv", 96, 3, 2),
-        ("conv", 64, 3, 2),
-        ("maxpool", 3, 1),
-        ("conv", 32, 3, 1),
-        ("conv", 32, 1, 1),
-        ("conv", 2, 1, 1),
-    ),
+    "eyes": PAPER_EYE_LAYERS,
     "hands": (
         ("conv", 96, 7, 4),
         ("conv", 64, 5, 2),

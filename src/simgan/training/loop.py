@@ -26,7 +26,8 @@ from simgan import __version__
 from simgan.config import Config, diff_from_defaults, dump_yaml
 from simgan.device import resolve_device
 from simgan.errors import SimganError
-from simgan.images import to_float
+from simgan.images import from_network, to_float
+from simgan.models import patch_grid
 from simgan.training import distributed as dist_
 from simgan.training.batches import ImageBank, check_compatible
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
@@ -130,8 +131,7 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> P
                 # bookkeeping: NaN guard and log row, then sample grid, checkpoint, stop
                 due = monitor.after_step(phase, m, images, stop.raised)
                 if due.sample and env.is_main:
-                    path = run_dir / "samples" / f"step_{state.step:07d}.png"
-                    save_png(sample_grid(state.refiner, fixed), path, scale=scale)
+                    _save_samples(state, fixed, cfg.log.sample_count, run_dir, scale)
                 if due.save or due.stopping:
                     tag = f"step_{state.step:07d}" if due.save else None
                     _save(state, cfg, data, run_dir, env, tag)
@@ -142,6 +142,7 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> P
                     )
                     raise KeyboardInterrupt
         log.info(f"done: {state.step} steps; refiner in {run_dir / 'checkpoints' / 'last.pt'}")
+        log.info(f"history buffer (this process): {state.history.stats()}", echo=False)
     finally:
         monitor.close()
         log.close()
@@ -168,7 +169,7 @@ def _log_start(cfg, state, log, run_dir, data, shape, resume, saved_world, env) 
     """config.yaml and the opening lines of log.txt."""
     if env.is_main:
         (run_dir / "config.yaml").write_text(dump_yaml(cfg))
-    grid = state.discriminator.patch_grid(*shape[1:])
+    grid = patch_grid(cfg.model.discriminator, *shape[1:])
     log.info(f"simgan {__version__}; run {run_dir}; device {state.device}")
     log.info(f"resumed at step {state.step}" if resume else "new run")
     if saved_world != env.world_size:
@@ -197,6 +198,17 @@ def _save_real_grid(cfg: Config, real: ImageBank, run_dir: Path, env: dist_.Dist
     return scale
 
 
+def _save_samples(state: TrainState, fixed, count: int, run_dir: Path, scale: int) -> None:
+    """samples/step_N.png (synthetic | refined | difference of the FIXED batch) and, once
+    the buffer holds images, samples/history_step_N.png (what D sees besides the current R).
+    The history draw uses the buffer's own generator: training draws are unchanged."""
+    step = f"step_{state.step:07d}"
+    save_png(sample_grid(state.refiner, fixed), run_dir / "samples" / f"{step}.png", scale=scale)
+    if len(state.history):
+        history = from_network(state.history.sample(count))
+        save_png(make_grid(history), run_dir / "samples" / f"history_{step}.png", scale=scale)
+
+
 def _save(state: TrainState, cfg: Config, data: dict, run_dir: Path, env, tag: str | None):
     """checkpoints/last.pt (and checkpoints/<tag>.pt when a tag is given): every rank
     sends its buffer and generators, rank 0 writes one file."""
@@ -211,7 +223,7 @@ def _save(state: TrainState, cfg: Config, data: dict, run_dir: Path, env, tag: s
 
 def _dry_run(cfg: Config, data: dict, channels: int, height: int, width: int, env) -> None:
     state = build_state(cfg, channels, torch.device("cpu"))
-    grid = state.discriminator.patch_grid(height, width)
+    grid = patch_grid(cfg.model.discriminator, height, width)
     n_r = sum(p.numel() for p in state.refiner.parameters())
     n_d = sum(p.numel() for p in state.discriminator.parameters())
     print(dump_yaml(cfg).rstrip())

@@ -4,7 +4,8 @@ runs/00003-eyes/
     config.yaml       the resolved config (non-defaults also listed in log.txt)
     log.txt           what happened, human-readable
     metrics.jsonl     one JSON object per logged step
-    samples/          synthetic | refined | |difference| grids of a FIXED batch
+    samples/          synthetic | refined | |difference| grids of a FIXED batch (step_N.png),
+                      history buffer grids (history_step_N.png), real images (real.png)
     checkpoints/      last.pt (always) and step_NNNNNNN.pt (periodic)
 """
 
