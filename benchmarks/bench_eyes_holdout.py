@@ -8,7 +8,7 @@
    and 35x55) are imported at 35x55, stretched as the 35x55 holdout itself was made;
 2. --count synthetic eyes with gaze labels from the built-in simulator;
 3. a refiner trains against the real set only (eyes preset; on a CPU the budget of
-   simgan.budgets.EYES_CPU_BUDGET unless --full-budget; --set overrides either);
+   simgan.experiments.budgets.EYES_CPU_BUDGET unless --full-budget; --set overrides either);
 4. `simgan eval all RUN --real holdout.h5`: classifier two-sample test and KID of raw and of
    refined synthetic against the holdout, label preservation; then the HTML report, whose
    grids show synthetic | refined | holdout.
@@ -27,13 +27,13 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def main() -> None:
-    from simgan.budgets import EYES_CPU_BUDGET
     from simgan.cli._common import parse_size
     from simgan.config import load_config
     from simgan.data.eyes import write_synthetic_eyes
     from simgan.data.importers.folder import import_folder
     from simgan.data.importers.npz import import_npz
     from simgan.evaluate.run_eval import evaluate_run
+    from simgan.experiments.budgets import EYES_CPU_BUDGET
     from simgan.report.page import write_report
     from simgan.training import train
 

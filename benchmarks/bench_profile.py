@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from simgan.bench import timing
-from simgan.bench.train_speed import CHANNELS, SIZE, SimganStep, eyes_config
 from simgan.device import resolve_device
+from simgan.speed import timing
+from simgan.speed.train_speed import CHANNELS, SIZE, SimganStep, eyes_config
 
 GROUPS = {
     "convolution": ("conv", "mkldnn", "cudnn"),

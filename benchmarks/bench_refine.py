@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simgan.bench import timing
 from simgan.device import resolve_device
 from simgan.export import export_refiner
 from simgan.models import build_refiner
 from simgan.refine import OnnxRefiner, TorchRefiner, load_any_refiner
+from simgan.speed import timing
 
 
 def main() -> None:

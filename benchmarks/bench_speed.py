@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from simgan.bench.speed import run_speed
+from simgan.speed.suite import run_speed
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ import json
 
 import torch
 
-from simgan.bench import timing
-from simgan.bench.train_speed import bench_train_step, model_flops
 from simgan.device import resolve_device
+from simgan.speed import timing
+from simgan.speed.train_speed import bench_train_step, model_flops
 
 VARIANTS = {
     "default": (),

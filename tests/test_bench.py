@@ -7,10 +7,10 @@ import json
 import numpy as np
 import torch
 
-from simgan.bench.baseline import NaiveDiscriminator, NaiveRefiner, NaiveSimGAN
-from simgan.bench.flops import adversarial_step_flops, conv_flops_per_image
 from simgan.cli import main
 from simgan.models import build_discriminator, build_refiner
+from simgan.speed.baseline import NaiveDiscriminator, NaiveRefiner, NaiveSimGAN
+from simgan.speed.flops import adversarial_step_flops, conv_flops_per_image
 
 
 def test_conv_flops_by_hand():
@@ -78,7 +78,7 @@ def test_bench_speed_quick_json(capsys):
 
 
 def test_bench_import_figures():
-    from simgan.bench.io_speed import bench_import
+    from simgan.speed.io_speed import bench_import
 
     result = bench_import(64, repeats=1)
     for key in ("write_dataset", "read_dataset", "import_npz"):

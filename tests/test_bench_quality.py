@@ -12,9 +12,10 @@ import math
 
 import pytest
 
-from simgan.bench import digits, domain_gap
-from simgan.bench.digits import json_safe, mean_std, parse_seeds
 from simgan.cli import main
+from simgan.experiments import digits_benchmark as digits
+from simgan.experiments import domain_gap_benchmark as domain_gap
+from simgan.experiments.digits_benchmark import json_safe, mean_std, parse_seeds
 
 TINY_TRAIN = [
     "--set",
@@ -150,8 +151,8 @@ def test_bench_eyes_holdout_script_tiny(shared_data, tmp_path, capsys, monkeypat
 
 
 def test_eye_cpu_budget_is_a_valid_override_of_the_eyes_preset():
-    from simgan.budgets import EYES_CPU_BUDGET
     from simgan.config import load_config
+    from simgan.experiments.budgets import EYES_CPU_BUDGET
 
     cfg = load_config("eyes", list(domain_gap.CPU_BUDGET))
     assert cfg.model.refiner == "tiny" and cfg.train.steps == 2500

@@ -10,9 +10,9 @@ import argparse
 import importlib
 
 BENCH_MODULES: tuple[str, ...] = (
-    "simgan.bench.speed",
-    "simgan.bench.digits",
-    "simgan.bench.domain_gap",
+    "simgan.speed.suite",
+    "simgan.experiments.digits_benchmark",
+    "simgan.experiments.domain_gap_benchmark",
 )
 
 

@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from simgan.cli._common import print_json
-    from simgan.demo import run_digits_demo, run_eyes_demo
     from simgan.errors import SimganError
+    from simgan.experiments.digits_demo import run_digits_demo, run_eyes_demo
 
     if args.count is None:
         import torch

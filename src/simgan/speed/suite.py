@@ -6,9 +6,9 @@
 Figures (each the median of --repeats timed runs after one warm-up run):
 - train: one adversarial step (K_g refiner + K_d discriminator updates, eyes preset, 35x55)
   per batch size, through simgan's own trainer functions AND a naive PyTorch port of the
-  same step (simgan.bench.baseline), interleaved in this process; images/s, model FLOP/s,
+  same step (simgan.speed.baseline), interleaved in this process; images/s, model FLOP/s,
   their share of the matrix product's FLOP/s, and speedup_vs_baseline = baseline step
-  time / simgan step time (definitions in simgan.bench.train_speed and .flops);
+  time / simgan step time (definitions in simgan.speed.train_speed and .flops);
 - matmul: FLOP/s of a large float32 matrix product, the machine's practical dense rate;
 - refine: images/s of refine_array (PyTorch) and of the exported ONNX model (onnxruntime);
 - simulator: render_eyes images/s, labels included;
@@ -101,9 +101,9 @@ def run_speed(
     import torch
 
     from simgan import __version__
-    from simgan.bench import io_speed, timing
-    from simgan.bench.train_speed import bench_train_step, model_flops
     from simgan.device import resolve_device
+    from simgan.speed import io_speed, timing
+    from simgan.speed.train_speed import bench_train_step, model_flops
 
     dev = resolve_device(device)
     old_threads = torch.get_num_threads()

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from simgan.atomic import atomic_path
-from simgan.budgets import EYES_CPU_BUDGET
 from simgan.config import load_config
 from simgan.data.dataset import write_dataset
+from simgan.experiments.budgets import EYES_CPU_BUDGET
 from simgan.training.run_dir import new_run_dir
 from simgan.viz import make_grid, save_png
 

@@ -25,12 +25,12 @@ import argparse
 import time
 from typing import Any
 
-from simgan.bench.digits import add_common_options, json_safe, mean_std, pct
-from simgan.budgets import EYES_CPU_BUDGET
+from simgan.experiments.budgets import EYES_CPU_BUDGET
+from simgan.experiments.digits_benchmark import add_common_options, json_safe, mean_std, pct
 
-# The CPU budget of every eye refiner in simgan (simgan.budgets: the small refiner, lr 1e-3,
-# batch 32, 2,500 steps, chosen on real eyes). It replaced a 300-step budget here, under which
-# seeds 0-2 closed 27%, 68% and 14% of the gap (docs/evaluation.md).
+# The CPU budget of every eye refiner in simgan (simgan.experiments.budgets: the small refiner,
+# lr 1e-3, batch 32, 2,500 steps, chosen on real eyes). It replaced a 300-step budget here,
+# under which seeds 0-2 closed 27%, 68% and 14% of the gap (docs/evaluation.md).
 # --full-budget trains the eyes preset as it is (the paper's networks and schedule).
 CPU_BUDGET = (*EYES_CPU_BUDGET, "log.log_every=10")
 # Six epochs of 2,000 images are 96 optimizer steps: too few for the estimator to learn gaze.

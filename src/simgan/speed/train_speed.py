@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from simgan.bench.baseline import NaiveSimGAN
-from simgan.bench.flops import adversarial_step_flops, conv_flops_per_image
-from simgan.bench.timing import Timings
 from simgan.config import Config, load_config
 from simgan.errors import SimganError
+from simgan.speed.baseline import NaiveSimGAN
+from simgan.speed.flops import adversarial_step_flops, conv_flops_per_image
+from simgan.speed.timing import Timings
 
 SIZE = (35, 55)  # the eye preset's image size
 CHANNELS = 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simgan.bench.timing import measure
+from simgan.speed.timing import measure
 
 SIZE = (35, 55)
 

@@ -3,12 +3,12 @@
     simgan bench digits --json                       # seeds 0,1,2 at the digits preset
     simgan bench digits --seeds 0 --count 2000 --set train.steps=100 --json   # quick look
 
-For each seed the whole digits pipeline runs (simgan.demo.run_digits_demo: render synthetic
-digits, train a refiner against one half of scikit-learn's real digits without labels,
-refine, then train the same classifier on raw synthetic, refined synthetic and the labelled
-real half) and accuracy is measured on the other real half, which nothing trained on.
-gap_closed = (refined - raw) / (real-trained - raw) per seed; mean and std (ddof 0) across
-seeds are reported for every figure.
+For each seed the whole digits pipeline runs (simgan.experiments.digits_demo.run_digits_demo:
+render synthetic digits, train a refiner against one half of scikit-learn's real digits
+without labels, refine, then train the same classifier on raw synthetic, refined synthetic
+and the labelled real half) and accuracy is measured on the other real half, which nothing
+trained on. gap_closed = (refined - raw) / (real-trained - raw) per seed; mean and std
+(ddof 0) across seeds are reported for every figure.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def run_bench_digits(
     """Run the digits pipeline once per seed; returns the JSON-ready result."""
     import tempfile
 
-    from simgan.demo import run_digits_demo
+    from simgan.experiments.digits_demo import run_digits_demo
 
     t0 = time.perf_counter()
     per_seed = []

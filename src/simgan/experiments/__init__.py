@@ -1,0 +1,1 @@
+"""End-to-end runs of S+U learning on built-in data: the demos and the quality benchmarks."""
