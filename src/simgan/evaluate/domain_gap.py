@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from simgan.errors import SimganError
 from simgan.evaluate._common import as_gaze, as_images
+from simgan.evaluate.gaze_estimation import evaluate_gaze, train_gaze_estimator
 
 # Each entry: (low, high) of a uniform draw per image.
 STYLES: dict[str, dict[str, tuple[float, float]]] = {
@@ -155,8 +156,6 @@ def domain_gap_errors(
     with its defaults). Returns {name: error summary} plus "gap_closed" when the three names
     above are all present.
     """
-    from simgan.evaluate.gaze_estimation import evaluate_gaze, train_gaze_estimator
-
     test_images = as_images(test_images, "target test images")
     test_gaze = as_gaze(test_gaze, len(test_images), "target test gaze")
     fn = train_fn or (lambda x, g: train_gaze_estimator(x, g))

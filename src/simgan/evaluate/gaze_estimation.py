@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from simgan.atomic import atomic_path
 from simgan.data.gaze_conventions import angular_error_deg
 from simgan.errors import SimganError
 from simgan.evaluate._common import as_gaze, as_images, seeded, split_indices
@@ -213,8 +214,6 @@ def per_subject_errors(
 
 def save_gaze_estimator(model: GazeEstimator, path: str | os.PathLike, overwrite: bool = False):
     """Write the model's config and weights to `path` atomically (torch.save)."""
-    from simgan.atomic import atomic_path
-
     with atomic_path(path, overwrite) as tmp:
         torch.save(
             {"kind": "gaze_estimator", "config": model.config(), "state_dict": model.state_dict()},

@@ -16,6 +16,7 @@ from scipy import ndimage
 from simgan.data.gaze_conventions import angular_error_deg
 from simgan.errors import SimganError
 from simgan.evaluate._common import as_gaze, as_images, split_indices
+from simgan.evaluate.gaze_estimation import predict_gaze, train_gaze_estimator
 from simgan.images import convert_channels
 
 CENTRE_PRIOR = 0.25  # penalty at the patch edge, as a share of the image's (median - min)
@@ -107,8 +108,6 @@ def preservation(
         gaze = as_gaze(gaze, n)
     idx = np.arange(n)
     if estimator is None and gaze is not None:
-        from simgan.evaluate.gaze_estimation import train_gaze_estimator
-
         train_idx, idx = split_indices(n, holdout_fraction, np.random.default_rng(seed))
         if len(idx) == 0 or len(train_idx) == 0:
             raise SimganError(f"preservation: {n} images are too few to train and hold out")
@@ -116,8 +115,6 @@ def preservation(
         estimator = train_gaze_estimator(synthetic[train_idx], gaze[train_idx], **kw)
     if estimator is None:
         return out
-    from simgan.evaluate.gaze_estimation import predict_gaze
-
     g_syn = predict_gaze(estimator, synthetic[idx])
     g_ref = predict_gaze(estimator, refined[idx])
     moved = angular_error_deg(g_syn, g_ref)

@@ -21,6 +21,14 @@ import numpy as np
 from simgan.atomic import atomic_path
 from simgan.data.dataset import DatasetReader
 from simgan.errors import SimganError
+from simgan.evaluate.gaze_estimation import (
+    evaluate_gaze,
+    load_gaze_estimator,
+    train_gaze_estimator,
+)
+from simgan.evaluate.preservation import preservation
+from simgan.evaluate.realism import c2st, kid
+from simgan.refine import load_refiner, refine_array
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint
 
 
@@ -39,14 +47,14 @@ def evaluate_run(
     epochs: int = 10,
     seed: int = 0,
     min_steps: int = 300,
+    gaze_estimator: str | os.PathLike | None = None,
     write: bool = True,
 ) -> dict[str, Any]:
-    """Score a run; returns the metrics (also saved as RUN/metrics.json when `write`)."""
-    from simgan.evaluate.gaze_estimation import evaluate_gaze, train_gaze_estimator
-    from simgan.evaluate.preservation import preservation
-    from simgan.evaluate.realism import c2st, kid
-    from simgan.refine import load_refiner, refine_array
+    """Score a run; returns the metrics (also saved as RUN/metrics.json when `write`).
 
+    gaze_estimator: a file written by save_gaze_estimator (`simgan eval gaze --save-model`)
+    that reads the gaze for the preservation score; by default one is trained on part of
+    the synthetic images."""
     run = Path(run)
     data = load_checkpoint(find_checkpoint(run))["data"]
     synthetic = synthetic or data["synthetic"]["path"]
@@ -77,9 +85,17 @@ def evaluate_run(
 
     gaze = labels.get("gaze")
     if gaze is not None:
+        estimator = None if gaze_estimator is None else load_gaze_estimator(gaze_estimator)
         out["preservation"] = preservation(
-            syn, ref, gaze, seed=seed, train_kwargs={"epochs": epochs, "width": 0.5}
+            syn,
+            ref,
+            gaze,
+            estimator=estimator,
+            seed=seed,
+            train_kwargs={"epochs": epochs, "width": 0.5},
         )
+        if gaze_estimator is not None:
+            out["preservation"]["gaze_estimator"] = str(gaze_estimator)
     if test is not None:
         test_images, test_labels = _first(test, 10**9)
         if "gaze" not in test_labels or gaze is None:
