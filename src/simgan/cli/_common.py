@@ -22,6 +22,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def positive_int(text: str) -> int:
+    """argparse type: a whole number above 0."""
     v = _whole(text)
     if v <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be positive")
@@ -29,6 +30,7 @@ def positive_int(text: str) -> int:
 
 
 def non_negative_int(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
     v = _whole(text)
     if v < 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
@@ -42,7 +44,28 @@ def _whole(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
 
 
+def add_subcommands(
+    sub: argparse._SubParsersAction,
+    name: str,
+    help: str,
+    dest: str | None = None,
+    metavar: str = "ACTION",
+) -> argparse._SubParsersAction:
+    """Add command `name` made of actions (`simgan NAME ACTION ...`); returns their subparsers.
+
+    The chosen action lands in args.<dest> (default: NAME_command); one is required.
+    """
+    p = sub.add_parser(name, help=help)
+    return p.add_subparsers(dest=dest or f"{name}_command", metavar=metavar, required=True)
+
+
+def add_output(parser: argparse.ArgumentParser, help: str, default: str | None = None) -> None:
+    """The `-o/--out` file option, as args.out; required unless it has a default."""
+    parser.add_argument("-o", "--out", required=default is None, default=default, help=help)
+
+
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
+    """The `--overwrite` flag: replace an existing output file."""
     parser.add_argument(
         "--overwrite", action="store_true", help="replace the output file if it exists"
     )
@@ -60,11 +83,42 @@ def add_overrides(parser: argparse.ArgumentParser, example: str = "train.k_g=5")
     )
 
 
+def add_seed(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """The `--seed` option (a whole number, default 0)."""
+    parser.add_argument("--seed", type=int, default=0, help=help)
+
+
+def add_device(
+    parser: argparse.ArgumentParser,
+    default: str = "auto",
+    help: str = "auto, cpu, cuda, cuda:N (auto)",
+) -> None:
+    """The `--device` option (resolved later by simgan.device.resolve_device)."""
+    parser.add_argument("--device", default=default, help=help)
+
+
+def add_json(parser: argparse.ArgumentParser, help: str = "print one JSON object") -> None:
+    """The `--json` flag: print the result as one JSON object instead of text."""
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_quiet(parser: argparse.ArgumentParser, help: str = "no progress bar") -> None:
+    """The `--quiet` flag."""
+    parser.add_argument("--quiet", action="store_true", help=help)
+
+
+def option_values(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """{name: args.name} for the given option names, to pass on as keyword arguments."""
+    return {name: getattr(args, name) for name in names}
+
+
 def print_json(obj: Any) -> None:
+    """Print obj as one line of JSON (values JSON does not know as their str())."""
     json.dump(obj, sys.stdout, indent=None, default=str)
     sys.stdout.write("\n")
 
 
 def require(condition: bool, message: str) -> None:
+    """Raise SimganError(message), a user error (exit code 2), unless condition holds."""
     if not condition:
         raise SimganError(message)

@@ -6,25 +6,32 @@ import argparse
 
 import numpy as np
 
-from simgan.cli._common import add_overwrite, positive_int, print_json
+from simgan.cli._common import (
+    add_json,
+    add_output,
+    add_overwrite,
+    add_seed,
+    add_subcommands,
+    positive_int,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="inspect dataset files; built-in real data")
-    s = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    s = add_subcommands(sub, "data", help="inspect dataset files; built-in real data")
 
     q = s.add_parser("info", help="counts, shapes and label ranges of a dataset file")
     q.add_argument("file")
-    q.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(q)
     q.set_defaults(func=cmd_info)
 
     q = s.add_parser("preview", help="draw a grid of images from a dataset file as PNG")
     q.add_argument("file")
-    q.add_argument("-o", "--out", required=True, help="PNG to write")
+    add_output(q, help="PNG to write")
     q.add_argument("--count", type=positive_int, default=64, help="images to draw (default 64)")
     q.add_argument("--cols", type=positive_int, default=8, help="grid columns (default 8)")
     q.add_argument("--random", action="store_true", help="random images instead of the first")
-    q.add_argument("--seed", type=int, default=0)
+    add_seed(q)
     q.add_argument("--scale", type=int, default=0, help="zoom factor (default: automatic)")
     add_overwrite(q)
     q.set_defaults(func=cmd_preview)
@@ -33,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "digits-real",
         help="write scikit-learn's 1,797 real handwritten digits (8x8, labelled) as a dataset",
     )
-    q.add_argument("-o", "--out", required=True, help="dataset file to write (.h5)")
+    add_output(q, help="dataset file to write (.h5)")
     add_overwrite(q)
     q.set_defaults(func=cmd_digits_real)
 

@@ -7,12 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from simgan.cli._common import positive_int, print_json, require
+from simgan.cli._common import (
+    add_device,
+    add_json,
+    add_seed,
+    add_subcommands,
+    option_values,
+    positive_int,
+    print_json,
+    require,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="score datasets: gaze estimator error, realism")
-    s = p.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
+    s = add_subcommands(sub, "eval", help="score datasets: gaze estimator error, realism")
 
     q = s.add_parser(
         "gaze",
@@ -79,15 +87,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--count", type=positive_int, default=2000, help="images per set (2000)")
     q.add_argument("--epochs", type=positive_int, default=10, help="estimator epochs (10)")
     q.add_argument("--min-steps", type=int, default=300, help="C2ST classifier steps, at least")
-    q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--json", action="store_true", help="print one JSON object")
+    add_seed(q)
+    add_json(q)
     q.set_defaults(func=cmd_all)
 
 
 def _add_common(q: argparse.ArgumentParser) -> None:
-    q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (auto)")
-    q.add_argument("--json", action="store_true", help="print one JSON object")
+    add_seed(q)
+    add_device(q)
+    add_json(q)
 
 
 def _load(path: str, need: tuple[str, ...], max_n: int | None, seed: int):
@@ -123,16 +131,8 @@ def cmd_gaze(args: argparse.Namespace) -> int:
     from simgan.device import resolve_device
 
     device = resolve_device(args.device)
-    kw = dict(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=device,
-        width=args.width,
-        val_fraction=args.val_fraction,
-        progress=not args.json,
-    )
+    kw = option_values(args, "epochs", "batch_size", "lr", "seed", "width", "val_fraction")
+    kw.update(device=device, progress=not args.json)
     test_x, test_l = _load(args.test, ("gaze",), None, args.seed)
     train_x = train_g = None
     if args.train:
@@ -203,30 +203,20 @@ def cmd_realism(args: argparse.Namespace) -> int:
         "n_fake": int(len(fake)),
         "seed": args.seed,
     }
+    kw = dict(option_values(args, "seed", "resize"), device=device)
     if not args.no_c2st:
         out.update(
             c2st(
                 real,
                 fake,
-                seed=args.seed,
                 epochs=args.epochs,
-                resize=args.resize,
                 max_per_class=args.max_images,
                 min_steps=args.min_steps,
-                device=device,
+                **kw,
             )
         )
     if not args.no_kid:
-        out.update(
-            kid(
-                real,
-                fake,
-                features=args.kid_features,
-                seed=args.seed,
-                resize=args.resize,
-                device=device,
-            )
-        )
+        out.update(kid(real, fake, features=args.kid_features, **kw))
     if args.json:
         print_json(out)
         return 0
@@ -251,13 +241,7 @@ def cmd_all(args: argparse.Namespace) -> int:
     from simgan.evaluate.run_eval import evaluate_run
 
     out = evaluate_run(
-        args.run,
-        real=args.real,
-        synthetic=args.synthetic,
-        test=args.test,
-        count=args.count,
-        epochs=args.epochs,
-        seed=args.seed,
+        args.run, **option_values(args, "real", "synthetic", "test", "count", "epochs", "seed")
     )
     if args.json:
         print(json.dumps(out, default=float))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from simgan.cli._common import add_overwrite
+from simgan.cli._common import add_output, add_overwrite
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("onnx", "torchscript"),
         help="file format (default: from the suffix of -o: .onnx, or .pt for TorchScript)",
     )
-    p.add_argument("-o", "--out", required=True, help="file to write, e.g. refiner.onnx")
+    add_output(p, help="file to write, e.g. refiner.onnx")
     add_overwrite(p)
     p.set_defaults(func=cmd_export)
 

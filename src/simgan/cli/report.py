@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from simgan.cli._common import add_overwrite
+from simgan.cli._common import add_output, add_overwrite
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "HTML file with every image embedded.",
     )
     p.add_argument("run", help="a run folder made by simgan train")
-    p.add_argument("-o", "--out", default="report.html", help="output file (report.html)")
+    add_output(p, help="output file (report.html)", default="report.html")
     p.add_argument("--real", help="also show a grid of these real images (.h5 dataset file)")
     add_overwrite(p)
     p.set_defaults(func=cmd_report)

@@ -6,12 +6,22 @@ import argparse
 import sys
 import time
 
-from simgan.cli._common import add_overwrite, parse_size, positive_int
+from simgan.cli._common import (
+    add_output,
+    add_overwrite,
+    add_quiet,
+    add_seed,
+    add_subcommands,
+    option_values,
+    parse_size,
+    positive_int,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("synth", help="render a synthetic dataset (eyes, digits)")
-    s = p.add_subparsers(dest="synth_command", metavar="KIND", required=True)
+    s = add_subcommands(
+        sub, "synth", help="render a synthetic dataset (eyes, digits)", metavar="KIND"
+    )
 
     q = s.add_parser(
         "eyes",
@@ -21,31 +31,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "frame, default pitch -35..15 and yaw -35..35 degrees. The same seed gives the same "
         "file, byte for byte in its images and labels.",
     )
-    q.add_argument("--count", type=positive_int, required=True, help="number of images")
-    q.add_argument("-o", "--out", required=True, help="dataset file to write (.h5)")
-    q.add_argument("--seed", type=int, default=0, help="random stream (default 0)")
+    _count_out_seed(q)
     q.add_argument("--size", type=parse_size, default=(35, 55), help="HEIGHTxWIDTH (default 35x55)")
-    q.add_argument(
-        "--pitch-range",
-        type=float,
-        nargs=2,
-        metavar=("LO", "HI"),
-        default=None,
-        help="gaze pitch range in degrees, up is positive (default -35 15)",
-    )
-    q.add_argument(
+    _add_range(q, "--pitch-range", "gaze pitch range in degrees, up is positive (default -35 15)")
+    _add_range(
+        q,
         "--yaw-range",
-        type=float,
-        nargs=2,
-        metavar=("LO", "HI"),
-        default=None,
-        help="gaze yaw range in degrees, toward the image's left is positive (default -35 35)",
+        "gaze yaw range in degrees, toward the image's left is positive (default -35 35)",
     )
     q.add_argument(
         "--chunk", type=positive_int, default=4096, help="images per write (default 4096)"
     )
     q.add_argument("--workers", type=positive_int, default=None, help="render threads")
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(q)
     add_overwrite(q)
     q.set_defaults(func=cmd_eyes)
 
@@ -53,11 +51,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "digits",
         help="8x8 digits rendered from fonts, processed like the UCI scans",
     )
-    q.add_argument("--count", type=positive_int, required=True, help="number of images")
-    q.add_argument("-o", "--out", required=True, help="dataset file to write (.h5)")
-    q.add_argument("--seed", type=int, default=0, help="random stream (default 0)")
+    _count_out_seed(q)
     add_overwrite(q)
     q.set_defaults(func=cmd_digits)
+
+
+def _count_out_seed(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--count", type=positive_int, required=True, help="number of images")
+    add_output(q, help="dataset file to write (.h5)")
+    add_seed(q, help="random stream (default 0)")
+
+
+def _add_range(q: argparse.ArgumentParser, option: str, help: str) -> None:
+    """An optional LO HI pair of degrees (None when not given)."""
+    q.add_argument(option, type=float, nargs=2, metavar=("LO", "HI"), default=None, help=help)
 
 
 def cmd_eyes(args: argparse.Namespace) -> int:
@@ -80,13 +87,9 @@ def cmd_eyes(args: argparse.Namespace) -> int:
         path = write_synthetic_eyes(
             args.out,
             args.count,
-            seed=args.seed,
-            size=args.size,
-            overwrite=args.overwrite,
-            chunk=args.chunk,
+            **option_values(args, "seed", "size", "overwrite", "chunk", "workers"),
             pitch_range=tuple(args.pitch_range or PITCH_RANGE_DEG),
             yaw_range=tuple(args.yaw_range or YAW_RANGE_DEG),
-            workers=args.workers,
             progress=progress,
         )
     finally:

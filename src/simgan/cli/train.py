@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from simgan.cli._common import add_overrides, add_quiet
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -21,18 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--config", default="eyes", help="preset (eyes, eyes-sgd, hands, digits, tiny) or YAML"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set train.k_g=5 (repeatable)",
-    )
+    add_overrides(p)
     p.add_argument("--resume", metavar="RUN", help="continue a run folder (or checkpoint file)")
     p.add_argument("--resize", action="store_true", help="resize synthetic images to the real size")
     p.add_argument("--dry-run", action="store_true", help="check inputs and config, train nothing")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+    add_quiet(p, help="no progress bar or log lines")
     p.set_defaults(func=cmd_train)
 
 

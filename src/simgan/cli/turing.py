@@ -6,13 +6,12 @@ import argparse
 import json
 import socket
 
-from simgan.cli._common import add_overwrite, positive_int, print_json
+from simgan.cli._common import add_json, add_overwrite, add_subcommands, positive_int, print_json
 from simgan.errors import SimganError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("turing", help="visual Turing test: real vs refined, as a web page")
-    s = p.add_subparsers(dest="turing_command", metavar="ACTION", required=True)
+    s = add_subcommands(sub, "turing", help="visual Turing test: real vs refined, as a web page")
 
     q = s.add_parser("serve", help="start the study's web page (participants and results)")
     q.add_argument("--real", required=True, help="dataset file of real images")
@@ -46,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = s.add_parser("results", help="accuracy, binomial test and confusion of a study")
     q.add_argument("--db", required=True, help="the study's SQLite file")
-    q.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(q)
     q.add_argument("--csv", metavar="OUT", help="also write every answer to this CSV file")
     add_overwrite(q)
     q.set_defaults(func=cmd_results)
