@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from simgan.atomic import atomic_path, check_output_path
+from simgan.config import Config, diff_from_defaults, from_dict
+from simgan.data.dataset import DatasetReader
 from simgan.errors import SimganError
 from simgan.report import metrics_info, plots
+from simgan.training.run_dir import read_metrics
+from simgan.viz import auto_scale, make_grid, to_pil
 
 SECTIONS = ("summary", "config", "curves", "samples", "real", "metrics")
 MAX_SAMPLE_STEPS = 4
@@ -69,10 +77,6 @@ def _section(sid: str, title: str, body: str) -> str:
 
 def _config_section(run: Path) -> tuple[str, dict[str, Any]]:
     """Config table with non-default values marked; also returns the raw config dict."""
-    import yaml
-
-    from simgan.config import Config, diff_from_defaults, from_dict
-
     path = run / "config.yaml"
     if not path.exists():
         return '<p class="note">No config.yaml in this run folder.</p>', {}
@@ -150,11 +154,6 @@ def _real_section(run: Path, real: str | os.PathLike | None) -> str:
 
 def _real_grid(path: str | os.PathLike, count: int = 32) -> bytes:
     """PNG bytes of a grid of the first `count` images of a dataset file."""
-    import io
-
-    from simgan.data.dataset import DatasetReader
-    from simgan.viz import auto_scale, make_grid, to_pil
-
     with DatasetReader(path) as r:
         images = r.read(0, min(count, len(r)), labels=False)[0]
     buf = io.BytesIO()
@@ -206,8 +205,6 @@ def _summary_section(run: Path, cfg: dict[str, Any], rows: list[dict[str, Any]])
 
 def build_report(run: str | os.PathLike, real: str | os.PathLike | None = None) -> str:
     """The report of run folder `run` as one HTML string (every image embedded)."""
-    from simgan.training.run_dir import read_metrics
-
     run = Path(run)
     if not run.is_dir():
         raise SimganError(f"{run}: not a run folder; pass a folder made by 'simgan train'")
@@ -243,8 +240,6 @@ def write_report(
     overwrite: bool = False,
 ) -> Path:
     """Write build_report(run, real) to `out` atomically; returns the path."""
-    from simgan.atomic import atomic_path, check_output_path
-
     check_output_path(out, overwrite)
     page = build_report(run, real)
     with atomic_path(out, overwrite) as tmp:
