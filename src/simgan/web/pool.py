@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simgan.data.dataset import DatasetReader
 from simgan.errors import SimganError
 from simgan.viz import to_pil
 
@@ -71,22 +72,17 @@ def load_pool(path: str | os.PathLike, source: str, max_images: int = 1000) -> I
     fixed by POOL_SEED: contiguous reads decompress few HDF5 chunks, random rows would
     decompress one chunk per image.
     """
-    from simgan.data.dataset import DatasetReader
-
     with DatasetReader(path) as r:
         n = len(r)
         if n <= max_images:
-            images, _ = r.read(0, n, labels=False)
-            rows = np.arange(n, dtype=np.int64)
-        else:
-            block = max(1, max_images // 8)
-            n_blocks = min(8, n // block)
-            slots = np.random.default_rng(POOL_SEED).choice(n // block, n_blocks, replace=False)
-            starts = np.sort(slots) * block
-            parts = [r.read(int(s), int(s) + block, labels=False)[0] for s in starts]
-            images = np.concatenate(parts)
-            rows = np.concatenate([np.arange(s, s + block, dtype=np.int64) for s in starts])
-    return ImagePool(source, rows, images, str(path))
+            return ImagePool.from_array(source, r.read(0, n, labels=False)[0], str(path))
+        block = max(1, max_images // 8)
+        n_blocks = min(8, n // block)
+        slots = np.random.default_rng(POOL_SEED).choice(n // block, n_blocks, replace=False)
+        starts = np.sort(slots) * block
+        parts = [r.read(int(s), int(s) + block, labels=False)[0] for s in starts]
+    rows = np.concatenate([np.arange(s, s + block, dtype=np.int64) for s in starts])
+    return ImagePool(source, rows, np.concatenate(parts), str(path))
 
 
 def harmonize(pools: list[ImagePool]) -> None:
