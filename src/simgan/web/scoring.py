@@ -15,23 +15,14 @@ from collections.abc import Iterable, Sequence
 
 from scipy.stats import binomtest
 
+from simgan.web.store import ANSWER_FIELDS
 from simgan.web.study import CONDITIONS
 
 # The paper's visual Turing test (Shrivastava et al. 2017), shown beside ours for reference.
 PAPER = {"refined": (517, 1000), "synthetic": (162, 200)}
 
-CSV_FIELDS = (
-    "session",
-    "name",
-    "condition",
-    "trial",
-    "source",
-    "row",
-    "truth",
-    "answer",
-    "correct",
-    "answered_at",
-)
+# An answer's fields, with whether it was correct (0/1) before the time it was given.
+CSV_FIELDS = (*ANSWER_FIELDS[:-1], "correct", ANSWER_FIELDS[-1])
 
 
 def binomial_test(correct: int, total: int) -> dict:

@@ -23,6 +23,18 @@ from simgan.web.study import Trial
 
 KIND = "simgan-turing-study"
 SCHEMA_VERSION = "1"
+# The fields of each answer StudyStore.answers returns, in order.
+ANSWER_FIELDS = (
+    "session",
+    "name",
+    "condition",
+    "trial",
+    "source",
+    "row",
+    "truth",
+    "answer",
+    "answered_at",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -270,37 +282,29 @@ class StudyStore:
     # -- results --------------------------------------------------------------------------
     def sessions(self) -> list[dict]:
         """Every session with its answer counts, oldest first."""
-        with self.lock:
-            rows = self.db.execute(
-                "SELECT s.id, s.name, s.condition, s.n_trials, s.created_at, "
-                "COUNT(a.idx), COALESCE(SUM(a.answer = t.truth), 0) FROM sessions s "
-                "LEFT JOIN trials t ON t.session_id = s.id "
-                "LEFT JOIN answers a ON a.session_id = t.session_id AND a.idx = t.idx "
-                "GROUP BY s.id ORDER BY s.created_at, s.id"
-            ).fetchall()
-        keys = ("id", "name", "condition", "n_trials", "created_at", "answered", "correct")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return self._select(
+            "SELECT s.id, s.name, s.condition, s.n_trials, s.created_at, "
+            "COUNT(a.idx), COALESCE(SUM(a.answer = t.truth), 0) FROM sessions s "
+            "LEFT JOIN trials t ON t.session_id = s.id "
+            "LEFT JOIN answers a ON a.session_id = t.session_id AND a.idx = t.idx "
+            "GROUP BY s.id ORDER BY s.created_at, s.id",
+            ("id", "name", "condition", "n_trials", "created_at", "answered", "correct"),
+        )
 
     def answers(self) -> list[dict]:
-        """Every recorded answer with its trial's truth and image, in answer order."""
-        with self.lock:
-            rows = self.db.execute(
-                "SELECT a.session_id, s.name, s.condition, a.idx, t.source, t.row, t.truth, "
-                "a.answer, a.answered_at FROM answers a "
-                "JOIN trials t USING (session_id, idx) JOIN sessions s ON s.id = a.session_id "
-                "ORDER BY s.created_at, a.session_id, a.idx"
-            ).fetchall()
-        keys = (
-            "session",
-            "name",
-            "condition",
-            "trial",
-            "source",
-            "row",
-            "truth",
-            "answer",
-            "answered_at",
+        """Every recorded answer (ANSWER_FIELDS) with its trial's truth and image, in order."""
+        return self._select(
+            "SELECT a.session_id, s.name, s.condition, a.idx, t.source, t.row, t.truth, "
+            "a.answer, a.answered_at FROM answers a "
+            "JOIN trials t USING (session_id, idx) JOIN sessions s ON s.id = a.session_id "
+            "ORDER BY s.created_at, a.session_id, a.idx",
+            ANSWER_FIELDS,
         )
+
+    def _select(self, sql: str, keys: tuple[str, ...]) -> list[dict]:
+        """The rows of a query as dicts with these keys, one per column."""
+        with self.lock:
+            rows = self.db.execute(sql).fetchall()
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def close(self) -> None:
