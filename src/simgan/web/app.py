@@ -14,7 +14,6 @@ Owner (token from start-up, as ?token=... or an X-Study-Token header):
 from __future__ import annotations
 
 import secrets
-from importlib import resources
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
@@ -22,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from simgan.web._http import GuardMiddleware, check_keys, read_json, valid_token
+from simgan.web.assets import static_files
 from simgan.web.pool import PngCache
 from simgan.web.scoring import answers_csv, binomial_test, summarize
 from simgan.web.store import Conflict, NotFound, StudyStore
@@ -29,23 +29,7 @@ from simgan.web.study import Study
 
 MAX_NAME = 80
 THUMB_PX = 180
-STATIC_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
 NO_STORE = {"cache-control": "no-store"}
-
-
-def _static_files() -> dict[str, tuple[bytes, str]]:
-    """The package's static files by name, read once: requests pick from this dict only."""
-    out = {}
-    for f in resources.files("simgan.web").joinpath("static").iterdir():
-        kind = STATIC_TYPES.get("." + f.name.rsplit(".", 1)[-1])
-        if f.is_file() and kind:
-            out[f.name] = (f.read_bytes(), kind)
-    return out
 
 
 def _clean_name(value: object) -> str:
@@ -72,7 +56,7 @@ def create_app(study: Study, store: StudyStore, token: str) -> FastAPI:
         title="simgan visual Turing test", docs_url=None, redoc_url=None, openapi_url=None
     )
     app.add_middleware(GuardMiddleware)
-    static = _static_files()
+    static = static_files()
     pngs = PngCache(study.pools)
 
     def png(data: bytes | None, cache: str = "private, max-age=86400") -> Response:
