@@ -64,6 +64,14 @@ def add_output(parser: argparse.ArgumentParser, help: str, default: str | None =
     parser.add_argument("-o", "--out", required=default is None, default=default, help=help)
 
 
+def add_real_fake(
+    parser: argparse.ArgumentParser, fake_help: str = "dataset file of refined images"
+) -> None:
+    """The required `--real FILE --fake FILE` pair of dataset files to compare."""
+    parser.add_argument("--real", required=True, help="dataset file of real images")
+    parser.add_argument("--fake", required=True, help=fake_help)
+
+
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
     """The `--overwrite` flag: replace an existing output file."""
     parser.add_argument(

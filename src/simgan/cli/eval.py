@@ -10,6 +10,7 @@ import numpy as np
 from simgan.cli._common import (
     add_device,
     add_json,
+    add_real_fake,
     add_seed,
     add_subcommands,
     option_values,
@@ -54,8 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Classifier two-sample test (50%% = indistinguishable) and KID on features "
         "of a fixed random CNN (no downloaded weights; compare values only across runs).",
     )
-    q.add_argument("--real", required=True, help="dataset file of real images")
-    q.add_argument("--fake", required=True, help="dataset file of refined (or synthetic) images")
+    add_real_fake(q, fake_help="dataset file of refined (or synthetic) images")
     q.add_argument(
         "--resize",
         action="store_true",

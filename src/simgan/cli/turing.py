@@ -6,7 +6,14 @@ import argparse
 import json
 import socket
 
-from simgan.cli._common import add_json, add_overwrite, add_subcommands, positive_int, print_json
+from simgan.cli._common import (
+    add_json,
+    add_overwrite,
+    add_real_fake,
+    add_subcommands,
+    positive_int,
+    print_json,
+)
 from simgan.errors import SimganError
 
 
@@ -14,8 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = add_subcommands(sub, "turing", help="visual Turing test: real vs refined, as a web page")
 
     q = s.add_parser("serve", help="start the study's web page (participants and results)")
-    q.add_argument("--real", required=True, help="dataset file of real images")
-    q.add_argument("--fake", required=True, help="dataset file of refined images")
+    add_real_fake(q)
     q.add_argument(
         "--compare-synthetic",
         metavar="FILE",
