@@ -18,6 +18,7 @@ from simgan.cli._common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan data info|preview|digits-real`."""
     s = add_subcommands(sub, "data", help="inspect dataset files; built-in real data")
 
     q = s.add_parser("info", help="counts, shapes and label ranges of a dataset file")
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    """Print what a dataset file holds (text or JSON)."""
     from simgan.data.info import describe, format_info
 
     info = describe(args.file)
@@ -57,6 +59,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    """Draw images of a dataset file as one PNG grid."""
     from simgan.atomic import check_output_path
     from simgan.data.dataset import DatasetReader
     from simgan.viz import auto_scale, make_grid, save_png
@@ -77,6 +80,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_digits_real(args: argparse.Namespace) -> int:
+    """Write scikit-learn's real digits as a dataset file."""
     from simgan.data.digits import write_real_digits
 
     path = write_real_digits(args.out, overwrite=args.overwrite)

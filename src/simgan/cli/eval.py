@@ -21,6 +21,7 @@ from simgan.cli._common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan eval gaze|realism|all`."""
     s = add_subcommands(sub, "eval", help="score datasets: gaze estimator error, realism")
 
     q = s.add_parser(
@@ -114,6 +115,7 @@ def _load(path: str, need: tuple[str, ...], max_n: int | None, seed: int):
 
 
 def cmd_gaze(args: argparse.Namespace) -> int:
+    """Train the gaze estimator, print its angular error on the test file."""
     from simgan.evaluate.gaze_estimation import (
         evaluate_gaze,
         leave_one_person_out,
@@ -188,6 +190,7 @@ def _like(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 
 def cmd_realism(args: argparse.Namespace) -> int:
+    """Print the C2ST accuracy and KID of fake images against real ones."""
     from simgan.evaluate.realism import c2st, kid
 
     require(not (args.no_kid and args.no_c2st), "--no-kid and --no-c2st leave nothing to do")
@@ -236,6 +239,7 @@ def cmd_realism(args: argparse.Namespace) -> int:
 
 
 def cmd_all(args: argparse.Namespace) -> int:
+    """Score a run (writes RUN/metrics.json) and print every metric."""
     import json
 
     from simgan.evaluate.run_eval import evaluate_run

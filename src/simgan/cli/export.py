@@ -8,6 +8,7 @@ from simgan.cli._common import add_output, add_overwrite
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan export`."""
     p = sub.add_parser(
         "export",
         help="export a trained refiner to ONNX or TorchScript for deployment",
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Export a run's refiner and print how closely the file matches PyTorch."""
     from simgan.atomic import check_output_path
     from simgan.export import TOLERANCE, export_run
 

@@ -8,6 +8,7 @@ from simgan.cli._common import add_output, add_overwrite
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan report`."""
     p = sub.add_parser(
         "report",
         help="write one self-contained HTML page about a run (curves, samples, metrics)",
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report of a run."""
     from simgan.report import write_report
 
     path = write_report(args.run, args.out, real=args.real, overwrite=args.overwrite)

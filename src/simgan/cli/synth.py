@@ -19,6 +19,7 @@ from simgan.cli._common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan synth eyes|digits`."""
     s = add_subcommands(
         sub, "synth", help="render a synthetic dataset (eyes, digits)", metavar="KIND"
     )
@@ -68,6 +69,7 @@ def _add_range(q: argparse.ArgumentParser, option: str, help: str) -> None:
 
 
 def cmd_eyes(args: argparse.Namespace) -> int:
+    """Render synthetic eyes into a dataset file, with a progress bar on a terminal."""
     from simgan.atomic import check_output_path
     from simgan.data.eyes import PITCH_RANGE_DEG, YAW_RANGE_DEG, write_synthetic_eyes
 
@@ -105,6 +107,7 @@ def cmd_eyes(args: argparse.Namespace) -> int:
 
 
 def cmd_digits(args: argparse.Namespace) -> int:
+    """Render synthetic digits into a dataset file."""
     from simgan.atomic import check_output_path
     from simgan.data.digits import write_synthetic_digits
 

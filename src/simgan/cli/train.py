@@ -9,6 +9,7 @@ from simgan.cli._common import add_overrides, add_quiet
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan train`."""
     p = sub.add_parser(
         "train",
         help="train a refiner (SimGAN) on synthetic + unlabeled real images",
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train (or resume, or dry-run) a refiner; print its run folder."""
     from simgan.config import load_config
     from simgan.training import load_run_config, train
 

@@ -18,6 +18,7 @@ from simgan.errors import SimganError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan turing serve|results`."""
     s = add_subcommands(sub, "turing", help="visual Turing test: real vs refined, as a web page")
 
     q = s.add_parser("serve", help="start the study's web page (participants and results)")
@@ -70,6 +71,7 @@ def _check_port(host: str, port: int) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the study's pages until Ctrl-C, printing the participant and owner links."""
     try:
         import uvicorn
 
@@ -104,6 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
+    """Print a study's results (text or JSON), optionally every answer as CSV."""
     from simgan.atomic import atomic_path, check_output_path
     from simgan.web.scoring import answers_csv, format_summary, summarize
     from simgan.web.store import StudyStore

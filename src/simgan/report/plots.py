@@ -61,10 +61,12 @@ def curve_png(
 
 
 def loss_png(rows: list[dict[str, Any]]) -> bytes | None:
+    """The loss curves as PNG bytes (None when none was logged)."""
     return curve_png(rows, LOSS_KEYS, "Losses", "loss")
 
 
 def accuracy_png(rows: list[dict[str, Any]]) -> bytes | None:
+    """The discriminator accuracy curves as PNG bytes (None when none was logged)."""
     return curve_png(
         rows, ACC_KEYS, "Discriminator accuracy (0.5 = fooled)", "accuracy", chance=0.5
     )

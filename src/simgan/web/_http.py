@@ -88,6 +88,7 @@ async def read_json(request: Request, limit: int = MAX_BODY) -> dict:
 
 
 def check_keys(data: dict, allowed: set[str]) -> None:
+    """Raise a 400 error naming the fields of a request body that are not in `allowed`."""
     extra = sorted(set(data) - allowed)
     if extra:
         raise HTTPException(400, f"unknown field(s): {', '.join(extra)}")

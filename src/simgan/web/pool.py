@@ -42,6 +42,7 @@ class ImagePool:
         return len(self.rows)
 
     def has(self, row: int) -> bool:
+        """Whether file row `row` is in the pool."""
         return row in self._index
 
     def image(self, row: int) -> np.ndarray:

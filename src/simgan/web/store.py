@@ -124,6 +124,7 @@ class StudyStore:
 
     # -- study identity -------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
+        """A value of the study's meta table (kind, schema, fingerprint, ...), or None."""
         with self.lock:
             row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -308,5 +309,6 @@ class StudyStore:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def close(self) -> None:
+        """Close the database connection."""
         with self.lock:
             self.db.close()

@@ -102,6 +102,7 @@ class Study:
         return cls(pools[0], pools[1], syn, n=n, n_examples=n_examples)
 
     def condition(self, name: str) -> Condition:
+        """The condition called `name`; KeyError when there is none."""
         for c in self.conditions:
             if c.name == name:
                 return c
