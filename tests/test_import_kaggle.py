@@ -70,7 +70,7 @@ def test_float_images_and_bad_rows(tmp_path):
         look[1] = 0.0  # unusable: skipped and counted
         f["look_vec"] = look
     report = import_kaggle(src, out)
-    assert report.written == 2 and report.total_skipped == 1
+    assert report.written == 2 and sum(report.skipped.values()) == 1
     np.testing.assert_array_equal(read_dataset(out).images[:, 0, 0, 0], [10, 30])
 
 

@@ -59,7 +59,7 @@ def test_gaze_landmarks_and_crop(pairs, tmp_path):
     out = tmp_path / "synth.h5"
     report = import_unityeyes(pairs, out)
     d = read_dataset(out)
-    assert report.written == len(d) == 2 and report.total_skipped == 0
+    assert report.written == len(d) == 2 and sum(report.skipped.values()) == 0
     assert d.images.shape == (2, 35, 55, 1) and d.attrs["domain"] == "synthetic"
     py = np.degrees(vector_to_pitchyaw(d.labels["gaze"]))
     np.testing.assert_allclose(py[0], [30, 0], atol=0.01)  # y up in UnityEyes -> pitch up
@@ -106,7 +106,7 @@ def test_bad_pairs_skipped_with_summary(pairs, tmp_path):
     cv2.imwrite(str(pairs / "9.jpg"), np.zeros((8, 8), np.uint8))  # no JSON
     out = tmp_path / "synth.h5"
     report = import_unityeyes(pairs, out)
-    assert report.written == 2 and report.total_skipped == 7
+    assert report.written == 2 and sum(report.skipped.values()) == 7
     text = report.summary()
     for reason in (
         "JSON cannot be parsed",

@@ -12,11 +12,12 @@ One module per source, each with one public function that streams the source int
     collect.collect_eyes(inputs, out)          eyes found in the user's photos and videos
     download.download_mpiigaze(folder)         fetch + unpack the official archive
 
-To add a source: write `<source>.py` with a generator of (images, labels) chunks and call
-`write_chunks` from `_common`, which handles atomic output, counts and the empty case.
-Labels follow docs/formats.md: gaze in the MPIIGaze normalized frame, right eyes mirrored.
+To add a source: write `<source>.py` with a generator of (images, labels) chunks (or of
+single samples, stacked by `chunked`) and call `write_chunks` from `_chunks`, which handles
+atomic output, counts and the empty case; its options subclass `_options.ImportOptions`.
+Labels follow docs/real-data.md: gaze in the MPIIGaze normalized frame, right eyes mirrored.
 """
 
-from simgan.data.importers._common import ImportReport
+from simgan.data.importers._report import ImportReport
 
 __all__ = ["ImportReport"]

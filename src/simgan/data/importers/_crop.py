@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from simgan.errors import SimganError
-from simgan.images import resize_image
+from simgan.images import clip_u8, resize_image, to_channels
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 DEFAULT_SIZE = (35, 55)  # (H, W), the paper's eye size
@@ -45,6 +45,17 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return img
 
 
+def pixels_to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 as is; floats in 0..1 or 0..255 scaled to uint8 (NaN as 0, clipped, rounded)."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    x = image.astype(np.float64)
+    if x.size and np.nanmax(x) <= 1.0 + 1e-6:
+        x = x * 255.0
+    return clip_u8(np.nan_to_num(x))
+
+
 def fit_box(shape: tuple[int, ...], size: tuple[int, int], mode: str = "crop") -> np.ndarray:
     """Box (x0, y0, w, h) of an image of `shape` that `fit` resizes to size (h, w).
 
@@ -68,6 +79,14 @@ def fit(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bring any image to size (h, w) -> (image, origin, scale) as `crop_resize` returns."""
     return crop_resize(img, fit_box(img.shape, size, mode), size)
+
+
+def fit_image(
+    img: np.ndarray, size: tuple[int, int], channels: int, mode: str = "crop"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`fit` of the image in `channels` (1 or 3) -> (image (h, w, channels), origin, scale)."""
+    image, origin, scale = fit(to_channels(img, channels), size, mode)
+    return (image if image.ndim == 3 else image[..., None]), origin, scale
 
 
 def aspect_box(cx: float, cy: float, width: float, size: tuple[int, int]) -> np.ndarray:
@@ -96,6 +115,12 @@ def crop_resize(
     crop = resize_image(part, size)
     scale = np.array([size[1] / (x1 - x0), size[0] / (y1 - y0)])
     return crop, np.array([x0, y0], dtype=np.float64), scale
+
+
+def check_crop_scale(crop_scale: float) -> None:
+    """Refuse a crop width (in eye widths) outside 0.5..10, NaN included."""
+    if not 0.5 <= crop_scale <= 10:
+        raise SimganError(f"crop scale {crop_scale} must be between 0.5 and 10 eye widths")
 
 
 def mirror(img: np.ndarray) -> np.ndarray:

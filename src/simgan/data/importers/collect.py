@@ -12,28 +12,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from simgan.data.importers._common import (
-    Chunk,
-    ChunkBuffer,
-    ImportReport,
-    natural_key,
-    progress,
-    write_chunks,
-)
+from simgan.data.importers._chunks import Sample, chunked, write_chunks
 from simgan.data.importers._crop import (
     DEFAULT_SIZE,
     IMAGE_SUFFIXES,
     aspect_box,
+    check_crop_scale,
     crop_resize,
     mirror,
     read_image,
 )
 from simgan.data.importers._detect import EyeFinder
+from simgan.data.importers._inputs import natural_key, progress
+from simgan.data.importers._options import ImportOptions
+from simgan.data.importers._report import ImportReport
 from simgan.errors import SimganError
 from simgan.images import to_channels
 
@@ -114,50 +112,48 @@ def _hamming(hashes: np.ndarray, h: np.uint64) -> np.ndarray:
     return np.unpackbits(x, axis=1).sum(axis=1)
 
 
+@dataclass(frozen=True, kw_only=True)
+class CollectOptions(ImportOptions):
+    """How `collect_eyes` reads photos and videos and which eye crops it keeps."""
+
+    every: int
+    max_frames: int | None
+    equalize: bool
+    mirror_right: bool
+    crop_scale: float
+    min_sharpness: float
+    dup_bits: int
+
+
 def iter_collect(
-    files,
-    finder,
-    report,
-    size,
-    every,
-    max_frames,
-    equalize,
-    mirror_right,
-    crop_scale,
-    min_sharpness,
-    dup_bits,
-    show_progress,
-) -> Iterator[Chunk]:
-    buf = ChunkBuffer(1024)
+    files: Sequence[Path], finder: EyeFinder, report: ImportReport, opts: CollectOptions
+) -> Iterator[Sample]:
+    """Yield (eye crop (h, w, 1), labels) for every usable, new eye in the files."""
     hashes = np.zeros(0, np.uint64)
-    for path in progress(files, show_progress, "collect", len(files)):
-        for where, gray in frames(path, every, max_frames, report):
+    for path in progress(files, opts.show_progress, "collect", len(files)):
+        for where, gray in frames(path, opts.every, opts.max_frames, report):
             faces, eyes = finder.find(gray)
             report.counts["faces"] += faces
             report.counts["eyes_found"] += len(eyes)
             if not eyes:
                 report.skip("no eye found", where)
             for eye in eyes:
-                box = aspect_box(eye.cx, eye.cy, crop_scale * eye.width, size)
-                crop = crop_resize(gray, box, size)[0]
-                if sharpness(crop) < min_sharpness:
-                    report.skip(f"eye crop blurred (sharpness < {min_sharpness})", where)
+                box = aspect_box(eye.cx, eye.cy, opts.crop_scale * eye.width, opts.size)
+                crop = crop_resize(gray, box, opts.size)[0]
+                if sharpness(crop) < opts.min_sharpness:
+                    report.skip(f"eye crop blurred (sharpness < {opts.min_sharpness})", where)
                     continue
-                if equalize:
+                if opts.equalize:
                     crop = cv2.equalizeHist(crop)
-                if eye.side == 1 and mirror_right:
+                if eye.side == 1 and opts.mirror_right:
                     crop = mirror(crop)
-                h = dhash(crop)
-                if dup_bits >= 0 and len(hashes) and _hamming(hashes, h).min() <= dup_bits:
+                h, dup = dhash(crop), opts.dup_bits
+                if dup >= 0 and len(hashes) and _hamming(hashes, h).min() <= dup:
                     report.skip("duplicate of an earlier crop", where)
                     continue
                 hashes = np.append(hashes, h)
                 labels = {} if finder.detect == "eyes" else {"side": np.int8(eye.side)}
-                buf.add(crop[..., None], **labels)
-                if buf.full:
-                    yield buf.take()
-    if len(buf):
-        yield buf.take()
+                yield crop[..., None], labels
 
 
 def collect_eyes(
@@ -178,10 +174,10 @@ def collect_eyes(
     show_progress: bool = False,
 ) -> ImportReport:
     """Find eyes in photos/videos (files or folders) and write the crops to `out`."""
+    opts = CollectOptions.pick(locals())
     if every < 1:
         raise SimganError(f"--every must be at least 1, got {every}")
-    if not 0.5 <= crop_scale <= 10:
-        raise SimganError(f"crop scale {crop_scale} must be between 0.5 and 10 eye widths")
+    check_crop_scale(crop_scale)
     files = expand_inputs(inputs)
     finder = EyeFinder(detect, backend)
     report = ImportReport(source="collect")
@@ -195,20 +191,7 @@ def collect_eyes(
         "equalized": "true" if equalize else "false",
         "right_eyes_mirrored": "true" if mirror_right and detect == "face" else "false",
     }
-    chunks = iter_collect(
-        files,
-        finder,
-        report,
-        size,
-        every,
-        max_frames,
-        equalize,
-        mirror_right,
-        crop_scale,
-        min_sharpness,
-        dup_bits,
-        show_progress,
-    )
+    chunks = chunked(iter_collect(files, finder, report, opts))
     hint = (
         "no usable eyes: use sharp, well-lit, frontal photos where faces are at least "
         "1/8 of the picture" + (", or --detect eyes for close-ups" if detect == "face" else "")

@@ -17,8 +17,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from simgan.atomic import check_output_path
-from simgan.data.importers._common import ImportReport
+from simgan.data.importers._report import ImportReport
+from simgan.data.importers.mpiigaze import import_mpiigaze
 from simgan.errors import SimganError
 
 MPIIGAZE_URL = "http://datasets.d2.mpi-inf.mpg.de/MPIIGaze/MPIIGaze.tar.gz"
@@ -91,9 +94,7 @@ def _range_start(resp: Any) -> int | None:
         return None
 
 
-def _bar(total: int | None, initial: int, name: str, enabled: bool):
-    from tqdm import tqdm
-
+def _bar(total: int | None, initial: int, name: str, enabled: bool) -> tqdm:
     return tqdm(
         total=total,
         initial=initial,
@@ -166,8 +167,6 @@ def download_mpiigaze(
     Returns (the archive's path, the import report or None). import_options go to
     `import_mpiigaze` (size, eval_subset, mirror_right, ...).
     """
-    from simgan.data.importers.mpiigaze import import_mpiigaze
-
     folder = Path(folder)
     out = Path(out) if out is not None else folder / "mpiigaze.h5"
     if folder.exists() and not folder.is_dir():

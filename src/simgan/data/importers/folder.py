@@ -15,25 +15,18 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from simgan.data.gaze_conventions import pitchyaw_to_vector, unityeyes_to_normalized
-from simgan.data.importers._common import (
-    Chunk,
-    ChunkBuffer,
-    ImportReport,
-    natural_key,
-    progress,
-    require_dir,
-    require_file,
-    write_chunks,
-)
-from simgan.data.importers._crop import DEFAULT_SIZE, IMAGE_SUFFIXES, fit, read_image
+from simgan.data.importers._chunks import Sample, chunked, write_chunks
+from simgan.data.importers._crop import DEFAULT_SIZE, IMAGE_SUFFIXES, fit_image, read_image
+from simgan.data.importers._inputs import natural_key, progress, require_dir, require_file
+from simgan.data.importers._options import FitOptions
+from simgan.data.importers._report import ImportReport
 from simgan.errors import SimganError
-from simgan.images import to_channels
 
 FILE_COLUMNS = ("file", "filename", "file_name", "image", "path", "name")
 GAZE_GROUPS = {
@@ -128,35 +121,35 @@ def _is_int(text: str) -> bool:
 
 
 def iter_folder(
-    folder, images, table, report, size, channels, fit_mode, strict, show_progress
-) -> Iterator[Chunk]:
-    buf = ChunkBuffer(1024)
-    for path in progress(images, show_progress, "images", len(images)):
+    folder: Path,
+    images: Sequence[Path],
+    table: LabelTable | None,
+    report: ImportReport,
+    opts: FitOptions,
+) -> Iterator[Sample]:
+    """Yield (image, labels) per usable image; rows no image matched are counted as skipped."""
+    for path in progress(images, opts.show_progress, "images", len(images)):
         rel = path.relative_to(folder).as_posix()
         labels: dict[str, np.ndarray] = {}
         if table is not None:
             row = table.lookup(rel)
             if row is None:
-                report.skip(f"no row in {table.path.name}", path, strict)
+                report.skip(f"no row in {table.path.name}", path, opts.strict)
                 continue
             try:
                 labels = table.values(row)
             except ValueError as e:
-                report.skip(f"bad label value ({e})", path, strict)
+                report.skip(f"bad label value ({e})", path, opts.strict)
                 continue
         try:
-            image = fit(to_channels(read_image(path), channels), size, fit_mode)[0]
+            image = fit_image(read_image(path), opts.size, opts.channels, opts.fit_mode)[0]
         except SimganError:
-            report.skip("not a decodable image", path, strict)
+            report.skip("not a decodable image", path, opts.strict)
             continue
-        buf.add(image if image.ndim == 3 else image[..., None], **labels)
-        if buf.full:
-            yield buf.take()
+        yield image, labels
     if table is not None:
         for name in table.rows:  # what is left was never matched by an image
             report.skip(f"listed in {table.path.name} but no such image", name)
-    if len(buf):
-        yield buf.take()
 
 
 def import_folder(
@@ -174,6 +167,7 @@ def import_folder(
     show_progress: bool = False,
 ) -> ImportReport:
     """Import a folder of images (with FOLDER/labels.csv or `labels`, if any) into `out`."""
+    opts = FitOptions.pick(locals())
     folder = require_dir(folder, "images (png/jpg/bmp)")
     if labels is None and (folder / "labels.csv").is_file():
         labels = folder / "labels.csv"
@@ -195,7 +189,5 @@ def import_folder(
             attrs["label_names"] = table.label_names
         if table.ignored:
             report.notes.append(f"ignored columns of {table.path.name}: {table.ignored}")
-    chunks = iter_folder(
-        folder, images, table, report, size, channels, fit_mode, strict, show_progress
-    )
+    chunks = chunked(iter_folder(folder, images, table, report, opts))
     return write_chunks(out, chunks, report, attrs, overwrite)

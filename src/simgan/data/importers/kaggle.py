@@ -9,37 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from simgan.data.gaze_conventions import unityeyes_to_normalized
-from simgan.data.importers._common import (
-    Chunk,
-    ChunkBuffer,
-    ImportReport,
-    natural_key,
-    progress,
-    require_file,
-    write_chunks,
-)
-from simgan.data.importers._crop import DEFAULT_SIZE, fit
+from simgan.data.importers._chunks import Chunk, Sample, chunked, write_chunks
+from simgan.data.importers._crop import DEFAULT_SIZE, fit_image, pixels_to_uint8
+from simgan.data.importers._inputs import natural_key, progress, require_file
+from simgan.data.importers._options import ImportOptions
+from simgan.data.importers._report import ImportReport
 from simgan.errors import SimganError
-from simgan.images import to_channels
 
 GAZE_FRAMES = ("unityeyes", "normalized")
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """uint8 as is; floats in 0..1 or 0..255 scaled to uint8."""
-    image = np.asarray(image)
-    if image.dtype == np.uint8:
-        return image
-    x = image.astype(np.float64)
-    if x.size and np.nanmax(x) <= 1.0 + 1e-6:
-        x = x * 255.0
-    return np.clip(np.nan_to_num(x), 0, 255).round().astype(np.uint8)
+CHUNK_SIZE = 4096  # images per chunk, in either layout
 
 
 def convert_look_vec(look_vec: np.ndarray, frame: str) -> np.ndarray:
@@ -50,12 +35,18 @@ def convert_look_vec(look_vec: np.ndarray, frame: str) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def _prepare(image: np.ndarray, size, channels) -> np.ndarray:
-    img = to_uint8(image)
+@dataclass(frozen=True, kw_only=True)
+class KaggleOptions(ImportOptions):
+    """How `import_kaggle` reads the gazes: `gaze_frame` is one of GAZE_FRAMES."""
+
+    gaze_frame: str
+
+
+def _prepare(image: np.ndarray, opts: KaggleOptions) -> np.ndarray:
+    img = pixels_to_uint8(image)
     if img.ndim == 3 and img.shape[-1] not in (1, 3, 4):
         raise SimganError(f"image of shape {img.shape} is not (H, W[, C])")
-    out = fit(to_channels(img, channels), size)[0]
-    return out if out.ndim == 3 else out[..., None]
+    return fit_image(img, opts.size, opts.channels)[0]
 
 
 def _usable(look: np.ndarray) -> np.ndarray:
@@ -63,27 +54,32 @@ def _usable(look: np.ndarray) -> np.ndarray:
     return np.isfinite(v).all(axis=-1) & (np.linalg.norm(v, axis=-1) > 1e-6)
 
 
-def _iter_stacked(f, path, report, size, channels, frame, look) -> Iterator[Chunk]:
+def _iter_stacked(
+    f: h5py.File, path: Path, report: ImportReport, look: h5py.Dataset | None, opts: KaggleOptions
+) -> Iterator[Chunk]:
+    """Chunks of the stacked layout: `image` (N, ...) and `look_vec` (N, 3|4) datasets."""
     images = f["image"]
     n = images.shape[0]
     if look is not None and look.shape[0] != n:
         raise SimganError(f"{path}: 'look_vec' has {look.shape[0]} rows for {n} images")
-    for s in range(0, n, 4096):
-        batch = images[s : s + 4096]
+    for s in range(0, n, CHUNK_SIZE):
+        batch = images[s : s + CHUNK_SIZE]
         labels, ok = {}, np.ones(len(batch), bool)
         if look is not None:
-            lv = look[s : s + 4096]
+            lv = look[s : s + CHUNK_SIZE]
             ok = _usable(lv)
             for i in np.flatnonzero(~ok):
                 report.skip("look_vec is zero or not finite", f"{path}:image[{s + i}]")
-            labels["gaze"] = convert_look_vec(lv[ok], frame)
-        yield np.stack([_prepare(im, size, channels) for im in batch[ok]]), labels
+            labels["gaze"] = convert_look_vec(lv[ok], opts.gaze_frame)
+        yield np.stack([_prepare(im, opts) for im in batch[ok]]), labels
 
 
-def _iter_groups(f, path, report, size, channels, frame, look, show_progress) -> Iterator[Chunk]:
+def _iter_groups(
+    f: h5py.File, path: Path, report: ImportReport, look: h5py.Group | None, opts: KaggleOptions
+) -> Iterator[Sample]:
+    """(image, labels) per image of the group layout: one small dataset per image name."""
     names = sorted(f["image"].keys(), key=lambda k: natural_key(Path(k)))
-    buf = ChunkBuffer(4096)
-    for name in progress(names, show_progress, "Kaggle", len(names)):
+    for name in progress(names, opts.show_progress, "Kaggle", len(names)):
         where = f"{path}:image/{name}"
         labels = {}
         try:
@@ -96,15 +92,12 @@ def _iter_groups(f, path, report, size, channels, frame, look, show_progress) ->
                 if lv.shape[-1] not in (3, 4) or not _usable(lv.reshape(-1)[:3]):
                     report.skip("look_vec is zero, not finite or not 3 numbers", where)
                     continue
-                labels["gaze"] = convert_look_vec(lv.reshape(-1), frame)
-            buf.add(_prepare(image, size, channels), **labels)
+                labels["gaze"] = convert_look_vec(lv.reshape(-1), opts.gaze_frame)
+            sample = _prepare(image, opts), labels
         except (SimganError, OSError, ValueError, TypeError) as e:
             report.skip(f"unreadable image ({str(e)[:60]})", where)
             continue
-        if buf.full:
-            yield buf.take()
-    if len(buf):
-        yield buf.take()
+        yield sample
 
 
 def import_kaggle(
@@ -119,6 +112,7 @@ def import_kaggle(
     show_progress: bool = False,
 ) -> ImportReport:
     """Import gaze.h5 / real_gaze.h5 (either layout) into the dataset file `out`."""
+    opts = KaggleOptions.pick(locals())
     path = require_file(path, "Kaggle eye-gaze HDF5 file (gaze.h5 or real_gaze.h5)")
     if gaze_frame not in GAZE_FRAMES:
         raise SimganError(f"gaze frame must be one of {GAZE_FRAMES}, got '{gaze_frame}'")
@@ -138,9 +132,9 @@ def import_kaggle(
         if look is not None and isinstance(look, h5py.Group) != grouped:
             raise SimganError(f"{path}: 'image' and 'look_vec' use different layouts")
         if grouped:
-            chunks = _iter_groups(f, path, report, size, channels, gaze_frame, look, show_progress)
+            chunks = chunked(_iter_groups(f, path, report, look, opts), CHUNK_SIZE)
         else:
-            chunks = _iter_stacked(f, path, report, size, channels, gaze_frame, look)
+            chunks = _iter_stacked(f, path, report, look, opts)
         report.counts["layout"] = "group per image" if grouped else "stacked"
         attrs = {
             "domain": domain or ("synthetic" if look is not None else "real"),

@@ -15,24 +15,24 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.io
 
-from simgan.data.importers._common import (
-    Chunk,
-    ImportReport,
-    progress,
-    require_dir,
-    write_chunks,
-)
+from simgan.data.importers._chunks import Chunk, write_chunks
 from simgan.data.importers._crop import DEFAULT_SIZE
+from simgan.data.importers._inputs import progress, require_dir
+from simgan.data.importers._options import ImportOptions
+from simgan.data.importers._report import ImportReport
 from simgan.errors import SimganError
 from simgan.images import resize_images
 
 NORMALIZED = Path("Data") / "Normalized"
 EVAL_LISTS = Path("Evaluation Subset") / "sample list for eye image"
 SIDES = ("left", "right")
+NOTHING_HINT = "check that the folder holds MPIIGaze Data/Normalized"
 
 
 class BadMat(Exception):
@@ -64,8 +64,6 @@ def _stack(a: np.ndarray, ndim: int) -> np.ndarray:
 
 def read_day(path: Path) -> tuple[dict[str, tuple[np.ndarray, ...]], list[str] | None]:
     """One day file -> ({side: (images (n,H,W) uint8, gaze (n,3), pose (n,3))}, filenames)."""
-    import scipy.io
-
     try:
         mat = scipy.io.loadmat(path, struct_as_record=False, squeeze_me=True)
     except Exception as e:  # scipy raises many types for corrupt files
@@ -118,7 +116,11 @@ def _number(name: str) -> int:
 
 
 def _select_subset(
-    day: dict, names: list[str] | None, wanted: list[tuple[str, str]], where: Path, report
+    day: dict,
+    names: list[str] | None,
+    wanted: list[tuple[str, str]],
+    where: Path,
+    report: ImportReport,
 ) -> dict[str, tuple[np.ndarray, ...]]:
     if names is None:
         raise BadMat("has no 'filenames', so the evaluation subset cannot be matched")
@@ -132,17 +134,18 @@ def _select_subset(
     return {s: tuple(a[picked[s]] for a in day[s]) for s in SIDES}
 
 
+@dataclass(frozen=True, kw_only=True)
+class MpiigazeOptions(ImportOptions):
+    """Which MPIIGaze samples `import_mpiigaze` reads, and whether right eyes are mirrored."""
+
+    mirror_right: bool
+    eval_subset: bool
+    participants: Sequence[int] | None
+    sides: Sequence[str]
+
+
 def iter_mpiigaze(
-    root: str | os.PathLike,
-    report: ImportReport,
-    size: tuple[int, int] = DEFAULT_SIZE,
-    channels: int = 1,
-    mirror_right: bool = True,
-    eval_subset: bool = False,
-    participants: Sequence[int] | None = None,
-    sides: Sequence[str] = SIDES,
-    strict: bool = False,
-    show_progress: bool = False,
+    root: str | os.PathLike, report: ImportReport, opts: MpiigazeOptions
 ) -> Iterator[Chunk]:
     """Yield one chunk per day file: images uint8 (n, h, w, C) and their labels.
 
@@ -151,13 +154,14 @@ def iter_mpiigaze(
     """
     normalized, base = find_normalized(root)
     people = sorted(p for p in normalized.glob("p[0-9][0-9]") if p.is_dir())
+    participants = opts.participants
     if participants is not None:
         people = [p for p in people if _number(p.name) in set(participants)]
     if not people:
         raise SimganError(f"{normalized}: no participant folders pXX match {participants}")
     jobs: list[tuple[Path, int, list | None]] = []
     for person in people:
-        if eval_subset:
+        if opts.eval_subset:
             list_file = base / EVAL_LISTS / f"{person.name}.txt"
             if not list_file.is_file():
                 raise SimganError(
@@ -171,7 +175,7 @@ def iter_mpiigaze(
         else:
             jobs += [(f, _number(person.name), None) for f in sorted(person.glob("day*.mat"))]
     report.counts.update(participants=len(people), day_files=0)
-    for path, subject, wanted in progress(jobs, show_progress, "MPIIGaze", len(jobs)):
+    for path, subject, wanted in progress(jobs, opts.show_progress, "MPIIGaze", len(jobs)):
         try:
             if not path.is_file():
                 raise BadMat("listed in the evaluation subset but the file is missing")
@@ -179,26 +183,32 @@ def iter_mpiigaze(
             if wanted is not None:
                 day = _select_subset(day, names, wanted, path, report)
         except BadMat as e:
-            report.skip(str(e), path, strict)
+            report.skip(str(e), path, opts.strict)
             continue
         report.counts["day_files"] += 1
-        chunk = _day_chunk(
-            day, subject, _number(path.stem), size, channels, mirror_right, sides, path, report
-        )
+        chunk = _day_chunk(day, subject, _number(path.stem), path, report, opts)
         if chunk is not None:
             yield chunk
 
 
-def _day_chunk(day, subject, day_no, size, channels, mirror_right, sides, path, report):
+def _day_chunk(
+    day: dict[str, tuple[np.ndarray, ...]],
+    subject: int,
+    day_no: int,
+    path: Path,
+    report: ImportReport,
+    opts: MpiigazeOptions,
+) -> Chunk | None:
+    """The usable eyes of one day file as one chunk (None when there are none)."""
     images, gaze, pose, side = [], [], [], []
-    for s in sides:
+    for s in opts.sides:
         img, g, p = day[s]
         norm = np.linalg.norm(g, axis=1) if len(g) else np.zeros(0)
         ok = np.isfinite(norm) & (norm > 1e-6) & np.isfinite(p).all(axis=1)
         for _ in range(int((~ok).sum())):
             report.skip("gaze or pose is zero or not finite", path)
         img, g, p = img[ok], g[ok] / norm[ok, None], p[ok].copy()
-        if s == "right" and mirror_right:
+        if s == "right" and opts.mirror_right:
             img = img[:, :, ::-1]
             g = g * np.array([-1.0, 1.0, 1.0])
             p = p * np.array([1.0, -1.0, -1.0])  # the rotation seen in a mirror
@@ -209,8 +219,8 @@ def _day_chunk(day, subject, day_no, size, channels, mirror_right, sides, path, 
     n = sum(len(i) for i in images)
     if n == 0:
         return None
-    batch = resize_images(np.concatenate(images)[..., None], size)  # (n, h, w, 1)
-    if channels == 3:
+    batch = resize_images(np.concatenate(images)[..., None], opts.size)  # (n, h, w, 1)
+    if opts.channels == 3:
         batch = np.repeat(batch, 3, axis=3)
     labels = {
         "gaze": np.concatenate(gaze).astype(np.float32),
@@ -237,22 +247,12 @@ def import_mpiigaze(
     show_progress: bool = False,
 ) -> ImportReport:
     """Import MPIIGaze's normalized eye patches into the dataset file `out` (streaming)."""
+    opts = MpiigazeOptions.pick(locals())
     bad = [s for s in sides if s not in SIDES]
     if bad or not sides:
         raise SimganError(f"sides must be 'left' and/or 'right', got {list(sides)}")
     report = ImportReport(source="mpiigaze")
-    chunks = iter_mpiigaze(
-        root,
-        report,
-        size,
-        channels,
-        mirror_right,
-        eval_subset,
-        participants,
-        sides,
-        strict,
-        show_progress,
-    )
+    chunks = iter_mpiigaze(root, report, opts)
     attrs = {
         "domain": "real",
         "source": "mpiigaze",
@@ -262,11 +262,4 @@ def import_mpiigaze(
         "right_eyes_mirrored": "true" if mirror_right and "right" in sides else "false",
         "subset": "evaluation" if eval_subset else "all",
     }
-    return write_chunks(
-        out,
-        chunks,
-        report,
-        attrs,
-        overwrite,
-        nothing_hint="check that the folder holds MPIIGaze Data/Normalized",
-    )
+    return write_chunks(out, chunks, report, attrs, overwrite, nothing_hint=NOTHING_HINT)

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
 from simgan.data.dataset import LABEL_KINDS
-from simgan.data.importers._common import Chunk, ImportReport, require_file, write_chunks
-from simgan.data.importers._crop import DEFAULT_SIZE, fit, fit_box
-from simgan.data.importers.kaggle import to_uint8
+from simgan.data.importers._chunks import Chunk, write_chunks
+from simgan.data.importers._crop import DEFAULT_SIZE, fit_box, fit_image, pixels_to_uint8
+from simgan.data.importers._inputs import require_file
+from simgan.data.importers._options import FitOptions
+from simgan.data.importers._report import ImportReport
 from simgan.errors import SimganError
-from simgan.images import resize_images, to_channels
+from simgan.images import resize_images
 
 ALIASES = {"subject_id": "subject"}
+CHUNK_SIZE = 4096  # images converted at a time
 
 
 def prepare_batch(
@@ -32,12 +35,17 @@ def prepare_batch(
     if images.ndim == 3 and channels == 1:  # one box for the whole stack: fast path
         x0, y0, w, h = fit_box(images.shape[1:], size, fit_mode).astype(int)
         return resize_images(images[:, y0 : y0 + h, x0 : x0 + w, None], size)
-    return np.stack(
-        [
-            fit(to_channels(im, channels), size, fit_mode)[0].reshape(*size, channels)
-            for im in images
-        ]
-    )
+    return np.stack([fit_image(im, size, channels, fit_mode)[0] for im in images])
+
+
+def iter_npz(
+    images: np.ndarray, labels: Mapping[str, np.ndarray], opts: FitOptions
+) -> Iterator[Chunk]:
+    """Chunks of the images, converted to uint8 and shaped, with their rows of the labels."""
+    for s in range(0, len(images), CHUNK_SIZE):
+        batch = pixels_to_uint8(images[s : s + CHUNK_SIZE])
+        batch = prepare_batch(batch, opts.size, opts.channels, opts.fit_mode)
+        yield batch, {k: v[s : s + CHUNK_SIZE] for k, v in labels.items()}
 
 
 def _load(path) -> dict[str, np.ndarray]:
@@ -65,6 +73,7 @@ def import_npz(
     overwrite: bool = False,
 ) -> ImportReport:
     """Import the image array `key` (and label arrays) of an .npz file into `out`."""
+    opts = FitOptions.pick(locals())
     path = require_file(path, ".npz file with an 'images' array")
     arrays = _load(path)
     if key not in arrays:
@@ -83,12 +92,6 @@ def import_npz(
             ignored.append(name)
     if ignored:
         report.notes.append(f"ignored arrays: {ignored}")
-
-    def chunks() -> Iterator[Chunk]:
-        for s in range(0, len(images), 4096):
-            batch = prepare_batch(to_uint8(images[s : s + 4096]), size, channels, fit_mode)
-            yield batch, {k: v[s : s + 4096] for k, v in labels.items()}
-
     attrs = {
         "source": "npz",
         "source_path": str(path.resolve()),
@@ -97,4 +100,4 @@ def import_npz(
     }
     if domain:
         attrs["domain"] = domain
-    return write_chunks(out, chunks(), report, attrs, overwrite)
+    return write_chunks(out, iter_npz(images, labels, opts), report, attrs, overwrite)

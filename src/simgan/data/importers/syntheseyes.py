@@ -11,25 +11,20 @@ added when most converted gazes point away from the camera (z > 0).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from simgan.data.importers._common import (
-    Chunk,
-    ChunkBuffer,
-    ImportReport,
-    natural_key,
-    progress,
-    require_dir,
-    write_chunks,
-)
-from simgan.data.importers._crop import DEFAULT_SIZE, fit, read_image
+from simgan.data.importers._chunks import Chunk, Sample, chunked, write_chunks
+from simgan.data.importers._crop import DEFAULT_SIZE, fit_image, read_image
+from simgan.data.importers._inputs import natural_key, progress, require_dir
+from simgan.data.importers._options import ImportOptions
+from simgan.data.importers._report import ImportReport
 from simgan.data.importers._safepickle import safe_load
 from simgan.errors import SimganError
-from simgan.images import to_channels
 
 LANDMARK_KEYS = ("ldmks_lids_2d", "ldmks_iris_2d", "ldmks_pupil_2d")
 # axis flips from each reading of look_vec to the MPIIGaze normalized frame
@@ -38,6 +33,7 @@ FRAMES = {
     "unityeyes": np.array([1.0, -1.0, 1.0]),  # y up only
     "normalized": np.array([1.0, 1.0, 1.0]),
 }
+NOTHING_HINT = "each PNG needs a SynthesEyes .pkl of the same name"
 
 
 class BadSample(Exception):
@@ -79,38 +75,42 @@ def read_labels(pkl: Path, frame: str) -> dict[str, np.ndarray]:
     return out
 
 
-def iter_syntheseyes(folder, report, size, channels, frame, strict, show_progress, attrs):
-    """Yield chunks; the first usable pair fixes which labels every later one must have."""
+@dataclass(frozen=True, kw_only=True)
+class SynthesEyesOptions(ImportOptions):
+    """How `import_syntheseyes` reads the gazes: `gaze_frame` is one of FRAMES."""
+
+    gaze_frame: str
+
+
+def iter_syntheseyes(
+    folder: Path, report: ImportReport, attrs: MutableMapping, opts: SynthesEyesOptions
+) -> Iterator[Sample]:
+    """Yield (image, labels) per usable pair; the first fixes which labels the rest need."""
     pngs = sorted(folder.rglob("*.png"), key=lambda p: (str(p.parent), natural_key(p)))
-    buf = ChunkBuffer(1024)
     keys: tuple[str, ...] | None = None
     counts: list[int] | None = None
-    for png in progress(pngs, show_progress, "SynthesEyes", len(pngs)):
+    for png in progress(pngs, opts.show_progress, "SynthesEyes", len(pngs)):
         pkl = png.with_suffix(".pkl")
         try:
             if not pkl.is_file():
                 raise BadSample("PNG without a .pkl of labels")
-            lab = read_labels(pkl, frame)
+            lab = read_labels(pkl, opts.gaze_frame)
             c = lab.pop("landmark_counts", None)
             keys = keys or tuple(sorted(lab))
             counts = counts if counts is not None else (None if c is None else c.tolist())
             if tuple(sorted(lab)) != keys or (c is not None and c.tolist() != counts):
                 raise BadSample(f"labels differ from the first pair's ({sorted(lab)} vs {keys})")
-            image, origin, scale = fit(to_channels(read_image(png), channels), size)
+            image, origin, scale = fit_image(read_image(png), opts.size, opts.channels)
         except (BadSample, SimganError) as e:
-            report.skip(str(e).replace(f"{png}: ", ""), png, strict)
+            report.skip(str(e).replace(f"{png}: ", ""), png, opts.strict)
             continue
         if "landmarks" in lab:
             lab["landmarks"] = (lab["landmarks"] - origin) * scale
-        buf.add(image if image.ndim == 3 else image[..., None], **lab)
-        if buf.full:
-            yield buf.take()
+        yield image, lab
     if counts:
         attrs["landmark_names"] = [
             f"{k[6:-3]}_{i}" for k, n in zip(LANDMARK_KEYS, counts, strict=True) for i in range(n)
         ]
-    if len(buf):
-        yield buf.take()
 
 
 def import_syntheseyes(
@@ -125,6 +125,7 @@ def import_syntheseyes(
     show_progress: bool = False,
 ) -> ImportReport:
     """Import a folder (searched recursively) of SynthesEyes PNG + .pkl pairs into `out`."""
+    opts = SynthesEyesOptions.pick(locals())
     folder = require_dir(folder, "SynthesEyes PNG + .pkl pairs")
     if gaze_frame not in FRAMES:
         raise SimganError(f"gaze frame must be one of {list(FRAMES)}, got '{gaze_frame}'")
@@ -136,18 +137,8 @@ def import_syntheseyes(
         "look_vec_frame": gaze_frame,
         "head_pose_convention": "Rodrigues rotation vector, axes flipped like the gaze",
     }
-    chunks = _watch_gaze(
-        iter_syntheseyes(folder, report, size, channels, gaze_frame, strict, show_progress, attrs),
-        report,
-    )
-    return write_chunks(
-        out,
-        chunks,
-        report,
-        attrs,
-        overwrite,
-        nothing_hint="each PNG needs a SynthesEyes .pkl of the same name",
-    )
+    chunks = _watch_gaze(chunked(iter_syntheseyes(folder, report, attrs, opts)), report)
+    return write_chunks(out, chunks, report, attrs, overwrite, nothing_hint=NOTHING_HINT)
 
 
 def _watch_gaze(chunks: Iterator[Chunk], report: ImportReport) -> Iterator[Chunk]:

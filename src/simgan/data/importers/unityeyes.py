@@ -11,26 +11,28 @@ from __future__ import annotations
 
 import functools
 import json
-import math
+import multiprocessing
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from simgan.data.gaze_conventions import unityeyes_to_normalized
-from simgan.data.importers._common import (
-    Chunk,
-    ChunkBuffer,
-    ImportReport,
-    natural_key,
-    progress,
-    require_dir,
-    write_chunks,
+from simgan.data.importers._chunks import Sample, chunked, write_chunks
+from simgan.data.importers._crop import (
+    DEFAULT_SIZE,
+    aspect_box,
+    check_crop_scale,
+    crop_resize,
+    mirror,
 )
-from simgan.data.importers._crop import DEFAULT_SIZE, aspect_box, crop_resize, mirror
+from simgan.data.importers._inputs import natural_key, progress, require_dir
+from simgan.data.importers._options import ImportOptions
+from simgan.data.importers._report import ImportReport
 from simgan.errors import SimganError
 
 LANDMARK_GROUPS = ("interior_margin_2d", "caruncle_2d", "iris_2d")
@@ -38,6 +40,7 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NUMBER = re.compile(_NUM)
 _POINT = rf"\(\s*{_NUM}(?:\s*,\s*{_NUM})+\s*\)"
 _POINTS = re.compile(rf"{_POINT}(?:;{_POINT})*")  # a whole landmark list, joined with ';'
+NOTHING_HINT = "each image needs a UnityEyes JSON of the same number"
 
 
 class BadPair(Exception):
@@ -116,15 +119,22 @@ def _decode(im: Image.Image, channels: int, box_width: float, out_width: int) ->
     return np.asarray(im.convert(mode))
 
 
+@dataclass(frozen=True, kw_only=True)
+class UnityEyesOptions(ImportOptions):
+    """How `import_unityeyes` crops each pair and which pairs and labels it keeps."""
+
+    crop_scale: float
+    flip: bool
+    landmarks: bool
+    limit: int | None
+    workers: int
+
+
 def load_pair(
-    json_path: Path,
-    image_path: Path,
-    size: tuple[int, int],
-    channels: int,
-    crop_scale: float,
-    flip: bool,
+    json_path: Path, image_path: Path, opts: UnityEyesOptions
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
     """One pair -> crop (h, w, C), gaze (3,), head pose (3,) rad, landmarks (K, 2), counts."""
+    size, flip = opts.size, opts.flip
     try:
         text = json_path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
@@ -134,8 +144,8 @@ def load_pair(
         with Image.open(image_path) as im:
             w_full, h_full = im.size
             pts = {g: np.stack([s[g][:, 0], h_full - s[g][:, 1]], axis=1) for g in LANDMARK_GROUPS}
-            box = eye_box(pts, size, crop_scale)
-            frame = _decode(im, channels, box[2], size[1])
+            box = eye_box(pts, size, opts.crop_scale)
+            frame = _decode(im, opts.channels, box[2], size[1])
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise BadPair(f"image cannot be decoded ({str(e)[:60]})") from None
     shrink = np.array([frame.shape[1] / w_full, frame.shape[0] / h_full])
@@ -172,47 +182,33 @@ def find_pairs(folder: Path, report: ImportReport) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _try_load(args: tuple, pair: tuple[Path, Path]) -> tuple | str:
+def _try_load(opts: UnityEyesOptions, pair: tuple[Path, Path]) -> tuple | str:
     """load_pair, with a bad pair's reason returned instead of raised (for worker pools)."""
     try:
-        return load_pair(*pair, *args)
+        return load_pair(*pair, opts)
     except (BadPair, SimganError) as e:
         return str(e)
 
 
-def _loaded(pairs: list, args: tuple, workers: int) -> Iterator[tuple | str]:
-    """Results of _try_load in pair order, from `workers` processes when more than one."""
-    load = functools.partial(_try_load, args)
-    if workers <= 1:
+def _loaded(pairs: list, opts: UnityEyesOptions) -> Iterator[tuple | str]:
+    """Results of _try_load in pair order, from `opts.workers` processes when more than one."""
+    load = functools.partial(_try_load, opts)
+    if opts.workers <= 1:
         yield from map(load, pairs)
         return
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    with multiprocessing.get_context("spawn").Pool(opts.workers) as pool:
         yield from pool.imap(load, pairs, chunksize=32)
 
 
 def iter_unityeyes(
-    folder,
-    report,
-    size,
-    channels,
-    crop_scale,
-    flip,
-    landmarks,
-    limit,
-    strict,
-    show_progress,
-    attrs,
-    workers=1,
-) -> Iterator[Chunk]:
-    """Yield chunks of crops and labels; records the landmark names in `attrs`."""
-    pairs = find_pairs(folder, report)[: limit or None]
-    buf = ChunkBuffer(1024)
+    folder: Path, report: ImportReport, attrs: MutableMapping, opts: UnityEyesOptions
+) -> Iterator[Sample]:
+    """Yield (crop, labels) per usable pair; records the landmark names in `attrs`."""
+    pairs = find_pairs(folder, report)[: opts.limit or None]
     first: tuple[int, ...] | None = None
-    results = _loaded(pairs, (size, channels, crop_scale, flip), workers)
+    results = _loaded(pairs, opts)
     for (json_path, _), result in progress(
-        zip(pairs, results, strict=True), show_progress, "UnityEyes", len(pairs)
+        zip(pairs, results, strict=True), opts.show_progress, "UnityEyes", len(pairs)
     ):
         if isinstance(result, tuple):
             crop, gaze, pose, lm, counts = result
@@ -220,10 +216,10 @@ def iter_unityeyes(
             if first != counts:
                 result = f"landmark counts differ from the first pair's ({counts} vs {first})"
         if isinstance(result, str):
-            report.skip(result, json_path, strict)
+            report.skip(result, json_path, opts.strict)
             continue
         labels = {"gaze": gaze, "head_pose": pose}
-        if landmarks:
+        if opts.landmarks:
             labels["landmarks"] = lm
             attrs.setdefault(
                 "landmark_names",
@@ -233,11 +229,7 @@ def iter_unityeyes(
                     for i in range(k)
                 ],
             )
-        buf.add(crop, **labels)
-        if buf.full:
-            yield buf.take()
-    if len(buf):
-        yield buf.take()
+        yield crop, labels
 
 
 def import_unityeyes(
@@ -259,9 +251,9 @@ def import_unityeyes(
 
     workers > 1 decodes and crops in that many processes (the order stays the same).
     """
+    opts = UnityEyesOptions.pick(locals())
     folder = require_dir(folder, "UnityEyes N.jpg + N.json pairs")
-    if not (0.5 <= crop_scale <= 10) or not math.isfinite(crop_scale):
-        raise SimganError(f"crop scale {crop_scale} must be between 0.5 and 10 eye widths")
+    check_crop_scale(crop_scale)
     report = ImportReport(source="unityeyes")
     attrs = {
         "domain": "synthetic",
@@ -271,26 +263,5 @@ def import_unityeyes(
         "crop_scale": crop_scale,
         "mirrored": "true" if flip else "false",
     }
-    chunks = iter_unityeyes(
-        folder,
-        report,
-        size,
-        channels,
-        crop_scale,
-        flip,
-        landmarks,
-        limit,
-        strict,
-        show_progress,
-        attrs,
-        workers,
-    )
-
-    return write_chunks(
-        out,
-        chunks,
-        report,
-        attrs,
-        overwrite,
-        nothing_hint="each image needs a UnityEyes JSON of the same number",
-    )
+    chunks = chunked(iter_unityeyes(folder, report, attrs, opts))
+    return write_chunks(out, chunks, report, attrs, overwrite, nothing_hint=NOTHING_HINT)
