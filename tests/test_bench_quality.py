@@ -13,9 +13,10 @@ import math
 import pytest
 
 from simgan.cli import main
+from simgan.cli.bench import parse_seeds
 from simgan.experiments import digits_benchmark as digits
 from simgan.experiments import domain_gap_benchmark as domain_gap
-from simgan.experiments.digits_benchmark import json_safe, mean_std, parse_seeds
+from simgan.experiments.seeds import json_safe, mean_std
 
 TINY_TRAIN = [
     "--set",

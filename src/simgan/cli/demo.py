@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from simgan.cli._common import parse_size, positive_int
+from simgan.cli._common import add_overrides, parse_size, positive_int, print_json
+
+HELP = "run S+U learning end to end on built-in data (digits) and print the result"
+DESCRIPTION = (
+    "digits (default): refine font-rendered digits towards scikit-learn's real handwritten "
+    "digits and compare classifiers trained on raw vs refined synthetic digits."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="run S+U learning end to end on built-in data (digits) and print the result",
-        description="digits (default): refine font-rendered digits towards scikit-learn's real "
-        "handwritten digits and compare classifiers trained on raw vs refined synthetic digits.",
-    )
+    p = sub.add_parser("demo", help=HELP, description=DESCRIPTION)
     p.add_argument("domain", nargs="?", default="digits", choices=["digits", "eyes"])
     p.add_argument("--real", help="eyes: real eye images (.h5 dataset, .npz or image folder)")
     p.add_argument("--size", type=parse_size, default=(35, 55), help="eyes: HxW (default 35x55)")
@@ -24,50 +25,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="synthetic images (digits 20000; eyes 20000 on a GPU, 4000 on a CPU)",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a training config value, e.g. --set train.steps=500",
-    )
+    add_overrides(p, "train.steps=500")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from simgan.cli._common import print_json
+    import torch
+
     from simgan.errors import SimganError
-    from simgan.experiments.digits_demo import run_digits_demo, run_eyes_demo
+    from simgan.experiments.digits_demo import run_digits_demo
+    from simgan.experiments.eyes_demo import run_eyes_demo
 
     if args.count is None:
-        import torch
-
         args.count = 4000 if args.domain == "eyes" and not torch.cuda.is_available() else 20000
-    if args.domain == "eyes":
-        if not args.real:
-            raise SimganError(
-                "simgan demo eyes needs --real PATH: real eye images (.h5, .npz or a "
-                "folder), e.g. ../shared/data/real/mpiigaze_p00_36x60"
-            )
-        results = run_eyes_demo(
-            args.real,
-            args.out,
-            count=args.count,
-            size=args.size,
-            seed=args.seed,
-            overrides=args.overrides,
-            echo=not args.json,
+    options = {"count": args.count, "seed": args.seed, "overrides": args.overrides}
+    options["echo"] = not args.json
+    if args.domain == "digits":
+        results = run_digits_demo(args.out, **options)
+    elif not args.real:
+        raise SimganError(
+            "simgan demo eyes needs --real PATH: real eye images (.h5, .npz or a "
+            "folder), e.g. ../shared/data/real/mpiigaze_p00_36x60"
         )
     else:
-        results = run_digits_demo(
-            args.out,
-            count=args.count,
-            seed=args.seed,
-            overrides=args.overrides,
-            echo=not args.json,
-        )
+        results = run_eyes_demo(args.real, args.out, size=args.size, **options)
     if args.json:
         print_json(results)
     return 0

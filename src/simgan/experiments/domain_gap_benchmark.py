@@ -21,93 +21,33 @@ gap_closed = (E_syn - E_ref) / (E_syn - E_oracle) from the mean angular errors.
 
 from __future__ import annotations
 
-import argparse
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from simgan.experiments.budgets import EYES_CPU_BUDGET
-from simgan.experiments.digits_benchmark import add_common_options, json_safe, mean_std, pct
+from simgan.config import load_config
+from simgan.data.eyes import render_eyes
+from simgan.errors import SimganError
+from simgan.evaluate import domain_gap_errors, make_target_domain, train_gaze_estimator
+from simgan.experiments.budgets import EYES_CPU_BUDGET, MIN_ESTIMATOR_STEPS
+from simgan.experiments.pipeline import refine_with, train_refiner, write_training_sets
+from simgan.experiments.seeds import json_safe, mean_std, pct
+from simgan.training.run_dir import new_run_dir
 
 # The CPU budget of every eye refiner in simgan (simgan.experiments.budgets: the small refiner,
 # lr 1e-3, batch 32, 2,500 steps, chosen on real eyes). It replaced a 300-step budget here,
 # under which seeds 0-2 closed 27%, 68% and 14% of the gap (docs/evaluation.md).
 # --full-budget trains the eyes preset as it is (the paper's networks and schedule).
 CPU_BUDGET = (*EYES_CPU_BUDGET, "log.log_every=10")
-# Six epochs of 2,000 images are 96 optimizer steps: too few for the estimator to learn gaze.
-# Measured with that budget (seeds 0-2): on seed 2 the oracle, trained on the target domain
-# itself, scored 19.9 deg against raw synthetic's 13.9, so the errors measured training
-# noise. Every estimator now trains for at least this many optimizer steps.
-MIN_ESTIMATOR_STEPS = 1000
+# Every gaze estimator trains for at least MIN_ESTIMATOR_STEPS optimizer steps (budgets.py).
 TARGET_SEED_OFFSET = 1000  # the target domain renders a different simulator stream
 NAMES = ("synthetic", "refined", "oracle")
 
 
-def register_bench(sub: argparse._SubParsersAction) -> None:
-    """Add `domain-gap` to the `simgan bench` subcommands."""
-    from simgan.cli._common import non_negative_int, positive_int
-
-    p = sub.add_parser(
-        "domain-gap",
-        help="gaze error of raw-synthetic, refined and oracle training on a labelled target",
-        description="A labelled target domain made from the simulator with a deliberate "
-        "appearance gap; gaze estimators trained on raw synthetic, refined synthetic and the "
-        "labelled target, tested on held-out target; the share of the gap refinement closes.",
-    )
-    add_common_options(p, count=2000, seeds="0,1,2")
-    p.add_argument(
-        "--target-count",
-        type=positive_int,
-        help="target-domain images, half to train on (unlabeled / oracle), half to test "
-        "(default: 2 x --count, so that the oracle trains on as many images as the others)",
-    )
-    p.add_argument(
-        "--style",
-        default="default",
-        choices=("default", "mild", "strong"),  # simgan.evaluate.STYLES, without torch
-        help="target-domain appearance gap (default: default)",
-    )
-    p.add_argument("--epochs", type=positive_int, default=6, help="estimator epochs (6)")
-    p.add_argument(
-        "--min-steps",
-        type=non_negative_int,
-        default=MIN_ESTIMATOR_STEPS,
-        help=f"raise --epochs so each estimator takes at least this many optimizer steps "
-        f"({MIN_ESTIMATOR_STEPS})",
-    )
-    p.add_argument(
-        "--width", type=float, default=0.25, help="estimator width factor (0.25; paper 1.0)"
-    )
-    p.add_argument(
-        "--full-budget",
-        action="store_true",
-        help="train the refiner on the eyes preset's own schedule instead of the CPU budget",
-    )
-    p.add_argument("--device", default="cpu", help="estimator device: cpu (default), cuda")
-    p.set_defaults(func=cmd_domain_gap)
-
-
-def cmd_domain_gap(args: argparse.Namespace) -> int:
-    from simgan.cli._common import print_json
-
-    result = run_bench_domain_gap(
-        seeds=args.seeds,
-        count=args.count,
-        target_count=args.target_count,
-        style=args.style,
-        epochs=args.epochs,
-        min_steps=args.min_steps,
-        width=args.width,
-        overrides=(() if args.full_budget else CPU_BUDGET) + tuple(args.overrides),
-        out=args.out,
-        device=args.device,
-    )
-    print_json(result) if args.json else print(format_summary(result))
-    return 0
-
-
 def run_one_seed(
     seed: int,
-    folder,
+    folder: str | Path,
     *,
     count: int,
     target_count: int,
@@ -119,16 +59,6 @@ def run_one_seed(
     min_steps: int = MIN_ESTIMATOR_STEPS,
 ) -> dict[str, Any]:
     """One seed of the benchmark in `folder`; returns errors per training set and gap_closed."""
-    from pathlib import Path
-
-    from simgan.config import load_config
-    from simgan.data.dataset import write_dataset
-    from simgan.data.eyes import render_eyes
-    from simgan.errors import SimganError
-    from simgan.evaluate import domain_gap_errors, make_target_domain, train_gaze_estimator
-    from simgan.refine import load_refiner, refine_array
-    from simgan.training import train
-
     if target_count < 4:
         raise SimganError(f"--target-count {target_count}: need at least 4 target images")
     folder = Path(folder)
@@ -137,16 +67,17 @@ def run_one_seed(
     raw_target, target_labels = render_eyes(target_count, seed=seed + TARGET_SEED_OFFSET)
     target = make_target_domain(raw_target, seed=seed, style=style)
     half = target_count // 2
-    syn_path = write_dataset(folder / "synthetic.h5", syn, {"gaze": syn_labels["gaze"]})
-    real_path = write_dataset(
-        folder / "target_unlabeled.h5",
+    sets = write_training_sets(
+        folder,
+        syn,
+        {"gaze": syn_labels["gaze"]},
         target[:half],
-        attrs={"domain": "real", "source": f"make_target_domain(style={style}), half A"},
+        real_name="target_unlabeled.h5",
+        real_attrs={"domain": "real", "source": f"make_target_domain(style={style}), half A"},
     )
     cfg = load_config("eyes", [f"seed={seed}", *overrides])
-    run = train(cfg, syn_path, real_path, folder / "runs", echo=False)
-    refiner, _, _ = load_refiner(run)
-    refined = refine_array(refiner, syn)
+    run = train_refiner(cfg, sets, folder, echo=False)
+    refined = refine_with(run, syn)
 
     def fit(x, g):
         return train_gaze_estimator(
@@ -181,11 +112,6 @@ def run_bench_domain_gap(
     device: str = "cpu",
 ) -> dict[str, Any]:
     """Run the benchmark once per seed; returns the JSON-ready result."""
-    import tempfile
-    from pathlib import Path
-
-    from simgan.training.run_dir import new_run_dir
-
     # the oracle's training half is as large as the synthetic set: with fewer images the
     # oracle is starved of data, not of domain, and stops being the ceiling it stands for
     target_count = target_count or 2 * count

@@ -10,6 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from simgan.data.dataset import DatasetReader, write_dataset
+from simgan.data.eyes import render_eyes
+from simgan.data.importers.npz import import_npz
+from simgan.errors import SimganError
+from simgan.export import export_refiner
+from simgan.models import build_refiner
+from simgan.optional import need_onnx, onnxruntime_has_cuda
+from simgan.refine import OnnxRefiner, refine_array
 from simgan.speed.timing import measure
 
 SIZE = (35, 55)
@@ -31,9 +39,6 @@ def bench_refine(
 ) -> dict:
     """uint8 images in, uint8 images out: simgan.refine.refine_array vs the exported ONNX
     model in onnxruntime (same weights), plus how far their outputs differ."""
-    from simgan.models import build_refiner
-    from simgan.refine import refine_array
-
     refiner = build_refiner("eyes", 1).to(device).eval()
     images = np.random.default_rng(0).integers(0, 256, (count, *SIZE, 1), dtype=np.uint8)
     out: dict = {"count": count, "batch_size": batch_size, "size": f"{SIZE[0]}x{SIZE[1]}"}
@@ -46,17 +51,14 @@ def bench_refine(
         rate = refiner_flops * pt["images_per_cpu_s"] / matmul["flop_per_cpu_s"]
         out["pytorch_share_of_matmul_cpu"] = round(rate, 4)
     try:
-        import onnxruntime
-
-        from simgan.export import export_refiner
-        from simgan.refine import OnnxRefiner
-    except ImportError:
+        need_onnx()  # the optional `onnx` extra
+    except SimganError:
         out["onnx"] = {"skipped": "onnxruntime is not installed (pip install 'simgan[onnx]')"}
         return out
     with tempfile.TemporaryDirectory() as tmp:
         path, diff = export_refiner(refiner, Path(tmp) / "refiner.onnx", "onnx", channels=1)
         # onnxruntime runs on the GPU only with its CUDA provider (onnxruntime-gpu)
-        gpu = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        gpu = onnxruntime_has_cuda()
         onnx_device = device if device.type == "cuda" and gpu else torch.device("cpu")
         onnx_refiner = OnnxRefiner(path, onnx_device, threads=threads)
         # the timing device is the CPU: onnxruntime returns host arrays, already synced
@@ -78,10 +80,6 @@ def bench_refine(
 
 def bench_simulator(count: int, repeats: int) -> dict:
     """simgan.data.eyes.render_eyes: images rendered per second, labels included."""
-    try:
-        from simgan.data.eyes import render_eyes
-    except ImportError as e:
-        return {"skipped": f"the eye simulator could not be imported ({e})"}
     seeds = iter(range(repeats + 1))
     res = _rate(count, lambda: render_eyes(count, seed=next(seeds)), torch.device("cpu"), repeats)
     return {"count": count, "size": f"{SIZE[0]}x{SIZE[1]}", **res}
@@ -90,8 +88,6 @@ def bench_simulator(count: int, repeats: int) -> dict:
 def bench_import(count: int, repeats: int) -> dict:
     """Images per second: import_npz (npz -> canonical file), write_dataset, and reading the
     canonical file back (DatasetReader.load)."""
-    from simgan.data.dataset import DatasetReader, write_dataset
-
     cpu = torch.device("cpu")
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (count, *SIZE, 1), dtype=np.uint8)
@@ -110,11 +106,6 @@ def bench_import(count: int, repeats: int) -> dict:
 
         out["write_dataset"] = _rate(count, write, cpu, repeats)
         out["read_dataset"] = _rate(count, read, cpu, repeats)
-        try:
-            from simgan.data.importers.npz import import_npz
-        except ImportError as e:
-            out["import_npz"] = {"skipped": f"importer could not be imported ({e})"}
-            return out
         np.savez(npz, images=images, gaze=gaze)
         out["import_npz"] = _rate(
             count,

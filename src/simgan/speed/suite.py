@@ -19,69 +19,19 @@ ratios (measured side by side) are the trustworthy part, not the absolute rates.
 
 from __future__ import annotations
 
-import argparse
 import time
 
+import torch
+
+from simgan import __version__
+from simgan.device import resolve_device
+from simgan.speed import io_speed, timing
+from simgan.speed.train_speed import bench_train_step, model_flops
+
+# sizes of `simgan bench speed --quick` and of a plain run (cli/bench.py picks one)
 QUICK = {"batch_sizes": (8,), "repeats": 2, "refine": 16, "simulator": 256, "import": 1024}
 FULL = {"batch_sizes": (16, 64), "repeats": 3, "refine": 128, "simulator": 2048, "import": 8192}
 TARGETS = {"batch_size": 64, "speedup_vs_baseline": 1.5, "share_of_matmul": 0.6}
-
-
-def _batch_sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a list like 16,64") from None
-    if not sizes or min(sizes) < 2:
-        raise argparse.ArgumentTypeError(f"'{text}': batch sizes must be >= 2")
-    return sizes
-
-
-def register_bench(sub: argparse._SubParsersAction) -> None:
-    """Add `speed` to the `simgan bench` subcommands."""
-    p = sub.add_parser(
-        "speed",
-        help="training, refining, simulator and import throughput vs a naive baseline",
-        description="Training, refining, simulator and import throughput, each next to a "
-        "reference measured in the same process (a naive PyTorch port, a float32 matmul).",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object (default: text)")
-    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test (< 1 min)")
-    p.add_argument("--batch-sizes", type=_batch_sizes, help="e.g. 64,256 (default 16,64)")
-    p.add_argument("--repeats", type=int, help="timed runs per figure (default 3, quick 2)")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, auto")
-    p.add_argument(
-        "--threads",
-        type=int,
-        help="torch and onnxruntime threads (default: the CPUs available less the load "
-        "average, at least 1)",
-    )
-    p.add_argument(
-        "--skip", default="", help="comma list of parts to leave out: refine,simulator,import"
-    )
-    p.set_defaults(func=cmd_speed)
-
-
-def cmd_speed(args: argparse.Namespace) -> int:
-    from simgan.cli._common import print_json
-
-    sizes = QUICK if args.quick else FULL
-    result = run_speed(
-        batch_sizes=args.batch_sizes or sizes["batch_sizes"],
-        repeats=max(1, args.repeats or sizes["repeats"]),
-        device=args.device,
-        threads=args.threads,
-        refine_count=sizes["refine"],
-        simulator_count=sizes["simulator"],
-        import_count=sizes["import"],
-        skip=tuple(s.strip() for s in args.skip.split(",") if s.strip()),
-        quick=args.quick,
-    )
-    if args.json:
-        print_json(result)
-    else:
-        print(format_summary(result))
-    return 0
 
 
 def run_speed(
@@ -98,13 +48,6 @@ def run_speed(
     quick: bool = False,
 ) -> dict:
     """Measure everything; returns the JSON-ready dict (see the module docstring)."""
-    import torch
-
-    from simgan import __version__
-    from simgan.device import resolve_device
-    from simgan.speed import io_speed, timing
-    from simgan.speed.train_speed import bench_train_step, model_flops
-
     dev = resolve_device(device)
     old_threads = torch.get_num_threads()
     if threads:
@@ -158,7 +101,7 @@ def run_speed(
     return result
 
 
-def _targets(train: list[dict], device) -> dict:
+def _targets(train: list[dict], device: torch.device) -> dict:
     """The issue's CPU targets at batch 64, next to what was measured (wall-clock medians, and
     process-CPU-time medians, which a shared machine disturbs less)."""
     row = next((r for r in train if r["batch_size"] == TARGETS["batch_size"]), None)

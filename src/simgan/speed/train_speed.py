@@ -19,9 +19,12 @@ import torch
 
 from simgan.config import Config, load_config
 from simgan.errors import SimganError
+from simgan.images import nhwc_to_nchw
+from simgan.models import build_discriminator, build_refiner
 from simgan.speed.baseline import NaiveSimGAN
 from simgan.speed.flops import adversarial_step_flops, conv_flops_per_image
 from simgan.speed.timing import Timings
+from simgan.training import ImageBank, adversarial_step, build_state
 
 SIZE = (35, 55)  # the eye preset's image size
 CHANNELS = 1
@@ -40,10 +43,9 @@ class SimganStep:
     device (sync=False) and read back once per step as the CPU loop does.
     """
 
-    def __init__(self, cfg: Config, synthetic_u8: np.ndarray, real_u8: np.ndarray, device):
-        from simgan.images import nhwc_to_nchw
-        from simgan.training import ImageBank, build_state
-
+    def __init__(
+        self, cfg: Config, synthetic_u8: np.ndarray, real_u8: np.ndarray, device: torch.device
+    ) -> None:
         self.cfg, self.device = cfg, device
         perf = cfg.perf
         self.state = build_state(cfg, CHANNELS, device)
@@ -63,15 +65,13 @@ class SimganStep:
             "compile": bool(self.cfg.perf.compile),
         }
 
-    def draw(self, bank) -> torch.Tensor:
+    def draw(self, bank: ImageBank) -> torch.Tensor:
         s = self.state
         return bank.sample(
             self.cfg.train.batch_size, s.data_generator, self.device, s.channels_last
         )
 
     def __call__(self) -> None:
-        from simgan.training import adversarial_step
-
         m = adversarial_step(
             self.state,
             self.cfg,
@@ -88,8 +88,6 @@ def _param_shapes(module: torch.nn.Module) -> list[tuple[int, ...]]:
 
 def model_flops(device: torch.device) -> dict[str, int]:
     """Forward FLOPs per 35x55 image of the eye refiner and discriminator."""
-    from simgan.models import build_discriminator, build_refiner
-
     r = build_refiner("eyes", CHANNELS).to(device)
     d = build_discriminator("eyes", CHANNELS).to(device)
     return {

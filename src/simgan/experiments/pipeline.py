@@ -1,0 +1,85 @@
+"""The steps the demos and the quality benchmarks share: halve the real set, write the
+training sets, train a refiner and refine with it, save the results and their picture."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simgan.atomic import atomic_path
+from simgan.config import Config
+from simgan.data.dataset import write_dataset
+from simgan.refine import load_refiner, refine_array
+from simgan.training import train
+from simgan.viz import make_grid, save_png
+
+PICTURE = "synthetic_refined_real.png"  # rows: synthetic, refined, real
+
+
+def quiet(*args: Any, **kwargs: Any) -> None:
+    """Print nothing: the progress lines of a run without echo."""
+
+
+def speaker(echo: bool) -> Callable[..., None]:
+    """`print` when echo, else a function that prints nothing."""
+    return print if echo else quiet
+
+
+def split_halves(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices of two random halves of `count` real images (train half, test half)."""
+    order = np.random.default_rng(seed).permutation(count)
+    half = count // 2
+    return np.sort(order[:half]), np.sort(order[half:])
+
+
+def write_training_sets(
+    folder: Path,
+    synthetic: np.ndarray,
+    labels: Mapping[str, np.ndarray],
+    real: np.ndarray,
+    *,
+    real_name: str,
+    real_attrs: Mapping[str, Any],
+    synthetic_attrs: Mapping[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """folder/synthetic.h5 (with labels) and folder/real_name (unlabeled): (synthetic, real)."""
+    synthetic_path = write_dataset(folder / "synthetic.h5", synthetic, labels, synthetic_attrs)
+    real_path = write_dataset(folder / real_name, real, attrs=real_attrs)
+    return synthetic_path, real_path
+
+
+def train_refiner(cfg: Config, sets: tuple[Path, Path], folder: Path, *, echo: bool) -> Path:
+    """Train a refiner on the (synthetic, real) dataset files; its run folder, in folder/runs."""
+    synthetic_path, real_path = sets
+    return train(cfg, synthetic_path, real_path, folder / "runs", echo=echo)
+
+
+def refine_with(run: Path, images: np.ndarray) -> np.ndarray:
+    """uint8 images refined by the trained refiner of `run`."""
+    refiner, _, _ = load_refiner(run)
+    return refine_array(refiner, images)
+
+
+def save_results(
+    folder: Path,
+    results: Mapping[str, Any],
+    rows: Sequence[np.ndarray],
+    *,
+    ncol: int,
+    scale: int,
+) -> None:
+    """folder/PICTURE (rows: synthetic, refined, real images) and folder/results.json."""
+    save_png(make_grid(np.concatenate(rows), ncol=ncol), folder / PICTURE, scale=scale)
+    with atomic_path(folder / "results.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps(results, indent=2))
+
+
+def pictures_line(folder: Path, run: str | Path) -> str:
+    """The closing line of a demo: where its pictures are."""
+    return (
+        f"Pictures: {folder / PICTURE} (rows: synthetic, refined, real) and {Path(run) / 'samples'}"
+    )
