@@ -12,9 +12,16 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
 
-from simgan.cli._common import add_overrides, non_negative_int, positive_int, print_json
+from simgan.cli._common import (
+    add_device,
+    add_json,
+    add_overrides,
+    non_negative_int,
+    option_values,
+    positive_int,
+    print_json,
+)
 from simgan.experiments.budgets import MIN_ESTIMATOR_STEPS
 
 DEFAULT_SEEDS = "0,1,2"
@@ -51,11 +58,11 @@ def parse_batch_sizes(text: str) -> tuple[int, ...]:
 
 
 def _add_speed(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object (default: text)")
+    add_json(p, help="print one JSON object (default: text)")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test (< 1 min)")
     p.add_argument("--batch-sizes", type=parse_batch_sizes, help="e.g. 64,256 (default 16,64)")
     p.add_argument("--repeats", type=int, help="timed runs per figure (default 3, quick 2)")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, auto")
+    add_device(p, default="cpu", help="cpu (default), cuda, cuda:N, auto")
     p.add_argument(
         "--threads",
         type=int,
@@ -69,6 +76,7 @@ def _add_speed(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
+    """`simgan bench speed`: every speed figure (simgan.speed.suite.run_speed)."""
     from simgan.speed.suite import FULL, QUICK, format_summary, run_speed
 
     sizes = QUICK if args.quick else FULL
@@ -102,7 +110,7 @@ def _add_quality_options(p: argparse.ArgumentParser, count: int) -> None:
     )
     add_overrides(p, "train.steps=500")
     p.add_argument("--out", help="keep the run folders here (default: a temporary folder)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(p)
 
 
 def _add_digits(p: argparse.ArgumentParser) -> None:
@@ -111,9 +119,10 @@ def _add_digits(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_digits(args: argparse.Namespace) -> int:
+    """`simgan bench digits`: the digits demo over seeds (run_bench_digits)."""
     from simgan.experiments.digits_benchmark import format_summary, run_bench_digits
 
-    result = run_bench_digits(**_values(args, "seeds", "count", "overrides", "out"))
+    result = run_bench_digits(**option_values(args, "seeds", "count", "overrides", "out"))
     return _show(result, args, format_summary)
 
 
@@ -147,11 +156,12 @@ def _add_domain_gap(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train the refiner on the eyes preset's own schedule instead of the CPU budget",
     )
-    p.add_argument("--device", default="cpu", help="estimator device: cpu (default), cuda")
+    add_device(p, default="cpu", help="estimator device: cpu (default), cuda")
     p.set_defaults(func=cmd_domain_gap)
 
 
 def cmd_domain_gap(args: argparse.Namespace) -> int:
+    """`simgan bench domain-gap`: gaze error on a labelled target (run_bench_domain_gap)."""
     from simgan.experiments.domain_gap_benchmark import (
         CPU_BUDGET,
         format_summary,
@@ -161,17 +171,12 @@ def cmd_domain_gap(args: argparse.Namespace) -> int:
     budget = () if args.full_budget else CPU_BUDGET
     names = ("seeds", "count", "target_count", "style", "epochs", "min_steps", "width")
     result = run_bench_domain_gap(
-        **_values(args, *names, "out", "device"), overrides=budget + tuple(args.overrides)
+        **option_values(args, *names, "out", "device"), overrides=budget + tuple(args.overrides)
     )
     return _show(result, args, format_summary)
 
 
 # -- output -------------------------------------------------------------------------------------
-
-
-def _values(args: argparse.Namespace, *names: str) -> dict[str, Any]:
-    """{name: args.name}, to pass the options on as keyword arguments."""
-    return {name: getattr(args, name) for name in names}
 
 
 def _show(result: dict, args: argparse.Namespace, summary: Callable[[dict], str]) -> int:
@@ -212,6 +217,7 @@ BENCHMARKS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str, str]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan bench` and a subcommand per row of BENCHMARKS."""
     p = sub.add_parser(
         "bench",
         help="benchmarks (speed, ...) printing medians and ratios as JSON",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from simgan.cli._common import add_overrides, parse_size, positive_int, print_json
+from simgan.cli._common import (
+    add_json,
+    add_overrides,
+    add_seed,
+    parse_size,
+    positive_int,
+    print_json,
+)
 
 HELP = "run S+U learning end to end on built-in data (digits) and print the result"
 DESCRIPTION = (
@@ -14,6 +21,7 @@ DESCRIPTION = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add `simgan demo`."""
     p = sub.add_parser("demo", help=HELP, description=DESCRIPTION)
     p.add_argument("domain", nargs="?", default="digits", choices=["digits", "eyes"])
     p.add_argument("--real", help="eyes: real eye images (.h5 dataset, .npz or image folder)")
@@ -24,13 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         help="synthetic images (digits 20000; eyes 20000 on a GPU, 4000 on a CPU)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    add_seed(p)
     add_overrides(p, "train.steps=500")
-    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    add_json(p, help="print the results as one JSON object")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the digits or the eyes demo; --json prints its results as one object."""
     import torch
 
     from simgan.errors import SimganError
