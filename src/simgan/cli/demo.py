@@ -8,6 +8,7 @@ from simgan.cli._common import (
     add_json,
     add_overrides,
     add_seed,
+    option_values,
     parse_size,
     positive_int,
     print_json,
@@ -48,8 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.count is None:
         args.count = 4000 if args.domain == "eyes" and not torch.cuda.is_available() else 20000
-    options = {"count": args.count, "seed": args.seed, "overrides": args.overrides}
-    options["echo"] = not args.json
+    options = option_values(args, "count", "seed", "overrides") | {"echo": not args.json}
     if args.domain == "digits":
         results = run_digits_demo(args.out, **options)
     elif not args.real:
