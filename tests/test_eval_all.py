@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from simgan.cli import main
 from simgan.config import load_config
 from simgan.data import write_dataset
@@ -80,3 +82,8 @@ def test_eval_run_reads_gaze_with_a_saved_estimator(tmp_path):
     assert got["gaze_count"] == 32 == direct["gaze_count"]  # every image: none held out
     assert abs(got["gaze_shift_deg_mean"] - direct["gaze_shift_deg_mean"]) < 1e-6
     assert not (run / "metrics.json").exists()
+    args = ["eval", "all", str(run), "--count", "32", "--epochs", "1", "--json"]
+    assert main([*args, "--min-steps", "5", "--gaze-model", str(tmp_path / "gaze.pt")]) == 0
+    assert json.loads((run / "metrics.json").read_text())["preservation"]["gaze_count"] == 32
+    with pytest.raises(SystemExit):
+        main([*args, "--min-steps", "-1"])

@@ -13,6 +13,7 @@ from simgan.cli._common import (
     add_real_fake,
     add_seed,
     add_subcommands,
+    non_negative_int,
     option_values,
     positive_int,
     print_json,
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = s.add_parser(
         "realism",
         help="how distinguishable fake images are from real: C2ST accuracy and KID",
-        description="Classifier two-sample test (50%% = indistinguishable) and KID on features "
+        description="Classifier two-sample test (50% = indistinguishable) and KID on features "
         "of a fixed random CNN (no downloaded weights; compare values only across runs).",
     )
     add_real_fake(q, fake_help="dataset file of refined (or synthetic) images")
@@ -87,7 +88,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--test", help="labelled real test set with gaze for the gaze estimator")
     q.add_argument("--count", type=positive_int, default=2000, help="images per set (2000)")
     q.add_argument("--epochs", type=positive_int, default=10, help="estimator epochs (10)")
-    q.add_argument("--min-steps", type=int, default=300, help="C2ST classifier steps, at least")
+    q.add_argument(
+        "--min-steps", type=non_negative_int, default=300, help="C2ST classifier steps, at least"
+    )
+    q.add_argument(
+        "--gaze-model",
+        dest="gaze_estimator",
+        metavar="PATH",
+        help="a saved gaze estimator (eval gaze --save-model) to read gaze for the "
+        "preservation score (default: train one on part of the synthetic images)",
+    )
     add_seed(q)
     add_json(q)
     q.set_defaults(func=cmd_all)
@@ -245,7 +255,18 @@ def cmd_all(args: argparse.Namespace) -> int:
     from simgan.evaluate.run_eval import evaluate_run
 
     out = evaluate_run(
-        args.run, **option_values(args, "real", "synthetic", "test", "count", "epochs", "seed")
+        args.run,
+        **option_values(
+            args,
+            "real",
+            "synthetic",
+            "test",
+            "count",
+            "epochs",
+            "seed",
+            "min_steps",
+            "gaze_estimator",
+        ),
     )
     if args.json:
         print(json.dumps(out, default=float))

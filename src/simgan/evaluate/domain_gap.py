@@ -33,44 +33,23 @@ from simgan.errors import SimganError
 from simgan.evaluate._common import as_gaze, as_images
 from simgan.evaluate.gaze_estimation import evaluate_gaze, train_gaze_estimator
 
-# Each entry: (low, high) of a uniform draw per image.
+# Each entry: (low, high) of a uniform draw per image, for the styles
+# default, mild, strong in that order.
+_STYLE_NAMES = ("default", "mild", "strong")
+_RANGES: dict[str, tuple[tuple[float, float], ...]] = {
+    "gamma": ((1.5, 1.9), (1.2, 1.5), (1.8, 2.4)),
+    "black": ((0.06, 0.1), (0.03, 0.06), (0.1, 0.15)),
+    "white": ((0.8, 0.9), (0.88, 0.95), (0.7, 0.8)),
+    "vignette": ((0.3, 0.45), (0.15, 0.3), (0.4, 0.55)),
+    "ramp": ((0.2, 0.5), (0.0, 0.2), (0.4, 0.8)),
+    "blur_px": ((0.8, 1.1), (0.5, 0.8), (1.1, 1.5)),
+    "mottle": ((0.03, 0.06), (0.01, 0.03), (0.05, 0.08)),
+    "shot": ((0.0006, 0.0012), (0.0003, 0.0006), (0.001, 0.002)),
+    "read": ((0.01, 0.016), (0.005, 0.01), (0.016, 0.025)),
+    "jpeg_quality": ((50, 70), (70, 90), (35, 50)),
+}
 STYLES: dict[str, dict[str, tuple[float, float]]] = {
-    "default": {
-        "gamma": (1.5, 1.9),
-        "black": (0.06, 0.10),
-        "white": (0.80, 0.90),
-        "vignette": (0.3, 0.45),
-        "ramp": (0.2, 0.5),
-        "blur_px": (0.8, 1.1),
-        "mottle": (0.03, 0.06),
-        "shot": (0.0006, 0.0012),
-        "read": (0.010, 0.016),
-        "jpeg_quality": (50, 70),
-    },
-    "mild": {
-        "gamma": (1.2, 1.5),
-        "black": (0.03, 0.06),
-        "white": (0.88, 0.95),
-        "vignette": (0.15, 0.3),
-        "ramp": (0.0, 0.2),
-        "blur_px": (0.5, 0.8),
-        "mottle": (0.01, 0.03),
-        "shot": (0.0003, 0.0006),
-        "read": (0.005, 0.010),
-        "jpeg_quality": (70, 90),
-    },
-    "strong": {
-        "gamma": (1.8, 2.4),
-        "black": (0.10, 0.15),
-        "white": (0.70, 0.80),
-        "vignette": (0.4, 0.55),
-        "ramp": (0.4, 0.8),
-        "blur_px": (1.1, 1.5),
-        "mottle": (0.05, 0.08),
-        "shot": (0.001, 0.002),
-        "read": (0.016, 0.025),
-        "jpeg_quality": (35, 50),
-    },
+    name: {key: ranges[i] for key, ranges in _RANGES.items()} for i, name in enumerate(_STYLE_NAMES)
 }
 
 

@@ -31,6 +31,7 @@ REFINER_PRESETS: dict[str, dict] = {
 # Discriminator layer specs per preset: ("conv", out, kernel, stride) / ("maxpool", k, s).
 DISCRIMINATOR_PRESETS: dict[str, tuple[tuple, ...]] = {
     "eyes": PAPER_EYE_LAYERS,
+    # fmt: off
     "hands": (
         ("conv", 96, 7, 4),
         ("conv", 64, 5, 2),
@@ -39,12 +40,8 @@ DISCRIMINATOR_PRESETS: dict[str, tuple[tuple, ...]] = {
         ("conv", 32, 1, 1),
         ("conv", 2, 1, 1),
     ),
-    "tiny": (
-        ("conv", 32, 3, 1),
-        ("conv", 32, 3, 2),
-        ("conv", 16, 1, 1),
-        ("conv", 2, 1, 1),
-    ),
+    "tiny": (("conv", 32, 3, 1), ("conv", 32, 3, 2), ("conv", 16, 1, 1), ("conv", 2, 1, 1)),
+    # fmt: on
 }
 
 _REFINER_OVERRIDES = ("features", "blocks", "kernel", "norm", "residual")

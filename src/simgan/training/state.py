@@ -26,9 +26,12 @@ class TrainState:
     """Everything that evolves during training (all of it goes into the checkpoint), and
     how the updates run the networks.
 
-    The compiled_* and ddp_* modules (torch.compile, DistributedDataParallel) share the
-    parameters of `refiner` and `discriminator`, the plain modules that checkpoints hold;
-    None means: call the plain module.
+    `refiner` and `discriminator` are the plain modules that checkpoints hold. The updates
+    call the *_train module of the network they update (its DistributedDataParallel wrapper
+    under torchrun, which averages gradients over the ranks) and the *_fixed module of the
+    network that only runs (never DDP, whose gradient hooks would expect an update); both
+    are the torch.compile'd module with perf.compile. `build_state` sets all four; they
+    share the plain modules' parameters.
     """
 
     refiner: nn.Module
@@ -38,30 +41,12 @@ class TrainState:
     history: HistoryBuffer
     data_generator: torch.Generator  # batch sampling
     step: int = 0
-    compiled_refiner: nn.Module | None = None
-    compiled_discriminator: nn.Module | None = None
-    ddp_refiner: nn.Module | None = None  # averages R's gradients over the ranks
-    ddp_discriminator: nn.Module | None = None
+    refiner_train: nn.Module | None = None
+    refiner_fixed: nn.Module | None = None
+    discriminator_train: nn.Module | None = None
+    discriminator_fixed: nn.Module | None = None
     amp_dtype: torch.dtype | None = None  # autocast dtype (bf16), None for float32
     channels_last: bool = False
-
-    # The module each use calls: gradients averaged over ranks (DDP) where the network is
-    # being updated, the plain (compiled) module where it is fixed.
-    @property
-    def refiner_train(self) -> nn.Module:
-        return _first(self.ddp_refiner, self.compiled_refiner, self.refiner)
-
-    @property
-    def refiner_fixed(self) -> nn.Module:
-        return _first(self.compiled_refiner, self.refiner)
-
-    @property
-    def discriminator_train(self) -> nn.Module:
-        return _first(self.ddp_discriminator, self.compiled_discriminator, self.discriminator)
-
-    @property
-    def discriminator_fixed(self) -> nn.Module:
-        return _first(self.compiled_discriminator, self.discriminator)
 
     @property
     def device(self) -> torch.device:
@@ -75,10 +60,6 @@ class TrainState:
     def layout(self, x: torch.Tensor) -> torch.Tensor:
         """x (N, C, H, W) in the networks' memory format."""
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
-
-
-def _first(*modules: nn.Module | None) -> nn.Module:
-    return next(m for m in modules if m is not None)  # not `or`: modules may define __len__
 
 
 def make_optimizer(cfg: Config, params, lr: float) -> torch.optim.Optimizer:
@@ -118,10 +99,11 @@ def build_state(
         amp_dtype=resolve_amp(cfg.perf, device),
         channels_last=cfg.perf.channels_last,
     )
+    r, d = refiner, discriminator
     if cfg.perf.compile:
-        state.compiled_refiner = torch.compile(refiner)
-        state.compiled_discriminator = torch.compile(discriminator)
+        r, d = torch.compile(refiner), torch.compile(discriminator)
+    state.refiner_fixed, state.discriminator_fixed = r, d
     if env.enabled:
-        state.ddp_refiner = dist_.wrap(state.refiner_fixed, device)
-        state.ddp_discriminator = dist_.wrap(state.discriminator_fixed, device)
+        r, d = dist_.wrap(r, device), dist_.wrap(d, device)
+    state.refiner_train, state.discriminator_train = r, d
     return state
