@@ -12,6 +12,7 @@ the public API (README.md, "Python"); each stage's package has the rest:
     refine      load a trained refiner (run, checkpoint, TorchScript, ONNX), refine datasets
     export      write ONNX / TorchScript
     evaluate    gaze estimator (train on refined, test on real), realism scores, preservation
+    experiments the demos and quality benchmarks on built-in data; speed: speed benchmarks
 """
 
 __version__ = "0.1.0"  # first: the modules below read it while the package loads
