@@ -344,3 +344,21 @@ def test_sample_grids_show_the_history_buffer(domains, tmp_path):
     a = load_checkpoint(run / "checkpoints" / "last.pt")["refiner"]
     b = load_checkpoint(quiet / "checkpoints" / "last.pt")["refiner"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_of_zero_steps_writes_the_checkpoint_it_names(domains, tmp_path, capsys):
+    """Every step count 0: nothing is trained, and the run folder is still complete (the
+    untrained refiner in last.pt), so the 'done' line names a file that exists."""
+    s, r = domains
+    zero = ["train.pretrain_refiner_steps=0", "train.pretrain_discriminator_steps=0"]
+    run = train(load_config("tiny", [*zero, "train.steps=0"]), s, r, tmp_path / "runs")
+    assert "done: 0 steps (every step count is 0), untrained refiner in" in capsys.readouterr().out
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert ckpt["step"] == 0 and ckpt["phase"] == "done"
+    from simgan.refine import load_refiner
+
+    assert load_refiner(run)[0] is not None
+    # and it resumes like any run, here into a real one
+    cfg = load_config("tiny", [*zero, "train.steps=2"])
+    assert train(cfg, s, r, resume=run, echo=False) == run
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 2

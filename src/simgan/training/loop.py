@@ -33,7 +33,7 @@ from simgan.training.batches import ImageBank, check_compatible
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from simgan.training.monitor import Monitor, NoLog, StopFlag
 from simgan.training.resume import check_resume, rank_state, restore_state, state_to_checkpoint
-from simgan.training.run_dir import RunLog, new_run_dir
+from simgan.training.run_dir import RunLog, drop_metrics_after, new_run_dir
 from simgan.training.state import TrainState, build_state
 from simgan.training.updates import adversarial_step, discriminator_update, refiner_update
 from simgan.viz import auto_scale, make_grid, sample_grid, save_png
@@ -97,8 +97,12 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> P
     real = real.to(device, on_device=perf.data_on_device, pin_memory=perf.pin_memory)
     state = build_state(cfg, real.shape[0], device, dist_env=env)
     run_dir, saved_world = _open_run(cfg, state, data, out_root, resume, env)
+    # a resume replays the steps after its checkpoint: their rows from before go, else they
+    # would appear twice (before RunLog opens the file to append)
+    dropped = drop_metrics_after(run_dir, state.step) if resume and env.is_main else 0
     log = RunLog(run_dir, echo=echo) if env.is_main else NoLog()
-    _log_start(cfg, state, log, run_dir, data, real.shape, resume, saved_world, env)
+    _log_start(cfg, state, log, run_dir, data, real.shape, resume, saved_world, env, dropped)
+    start = state.step
     b = t.batch_size // env.world_size  # this rank's share of the global batch
     fixed = to_float(synthetic.images[: cfg.log.sample_count].to(device))  # for sample grids
     scale = _save_real_grid(cfg, real, run_dir, env)
@@ -136,12 +140,23 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> P
                     tag = f"step_{state.step:07d}" if due.save else None
                     _save(state, cfg, data, run_dir, env, tag)
                 if due.stopping:
+                    monitor.close()  # end the bar's line before the message
                     log.info(
                         f"interrupted: saved checkpoints/last.pt at step {state.step}; "
                         f"continue with --resume {run_dir}"
                     )
                     raise KeyboardInterrupt
-        log.info(f"done: {state.step} steps; refiner in {run_dir / 'checkpoints' / 'last.pt'}")
+        monitor.close()  # end the bar's line before the message
+        last = run_dir / "checkpoints" / "last.pt"
+        if cfg.total_steps == 0 and resume is None:
+            # nothing to train (every step count is 0): still a complete run folder, whose
+            # untrained refiner refines, exports and resumes like any other
+            _save(state, cfg, data, run_dir, env, None)
+            log.info(f"done: 0 steps (every step count is 0), untrained refiner in {last}")
+        elif state.step == start:
+            log.info(f"done: already at step {state.step}, nothing to train; refiner in {last}")
+        else:
+            log.info(f"done: {state.step} steps; refiner in {last}")
         log.info(f"history buffer (this process): {state.history.stats()}", echo=False)
     finally:
         monitor.close()
@@ -165,13 +180,20 @@ def _open_run(
     return run_dir, int(ckpt.get("world_size", 1))
 
 
-def _log_start(cfg, state, log, run_dir, data, shape, resume, saved_world, env) -> None:
-    """config.yaml and the opening lines of log.txt."""
+def _log_start(cfg, state, log, run_dir, data, shape, resume, saved_world, env, dropped) -> None:
+    """config.yaml and the opening lines of log.txt (`dropped`: metrics.jsonl lines removed
+    at resume)."""
     if env.is_main:
         (run_dir / "config.yaml").write_text(dump_yaml(cfg))
     grid = patch_grid(cfg.model.discriminator, *shape[1:])
     log.info(f"simgan {__version__}; run {run_dir}; device {state.device}")
     log.info(f"resumed at step {state.step}" if resume else "new run")
+    if dropped:
+        log.info(
+            f"metrics.jsonl: dropped {dropped} line(s) written after that checkpoint "
+            "(those steps run again)",
+            echo=False,
+        )
     if saved_world != env.world_size:
         log.info(
             f"the checkpoint was written by {saved_world} process(es), this run has "

@@ -1,16 +1,24 @@
 """What the training loop does around the algorithm: stop signals, metrics, the NaN guard,
-log rows and the progress bar.
+log rows and progress.
 
 `Monitor.after_step` is called once per step; it records the step's metrics, checks them
 for non-finite values (every step on the CPU, where reading back is free, else only at the
 steps that write something), agrees with the other ranks whether to stop, writes the log
 row when one is due, and says which of sample / checkpoint / stop are due now.
+
+Progress goes to stderr in the form that suits it: a tqdm bar on a terminal; in a file or a
+pipe (a log a person reads later) plain lines instead, one at a log row (every
+log.log_every steps) at most every PLAIN_EVERY_S seconds, and always at the first row, the
+first row of each phase and the last step, e.g.
+    step 1200/1750 adversarial  refiner_loss 0.861 d_loss 1.367 d_acc_real 0.52
+        d_acc_refined 0.47  412 img/s  2m10s left  (on one line)
 """
 
 from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -150,18 +158,20 @@ class Monitor:
         self.meters = Meters()
         self.seen, self.t_last = 0, time.perf_counter()  # images since the last log row
         show = echo and env.is_main and cfg.log.progress
-        self.progress = (
-            tqdm(
+        self.progress: tqdm | None = None  # the bar, on a terminal
+        self.lines: ProgressLines | None = None  # plain lines, in a file or a pipe
+        if show and sys.stderr.isatty():
+            self.progress = tqdm(
                 total=cfg.total_steps,
                 initial=state.step,
                 desc="train",
                 unit="step",
                 dynamic_ncols=True,
                 leave=True,
+                file=sys.stderr,
             )
-            if show
-            else None
-        )
+        elif show:
+            self.lines = ProgressLines(cfg, state.step)
 
     def after_step(self, phase: str, metrics: dict[str, Any], images: int, stop: bool) -> Due:
         """Record the step just taken (`images` images went through the networks on this rank);
@@ -206,8 +216,77 @@ class Monitor:
         if self.progress is not None:
             losses = {k: f"{v:.3f}" for k, v in means.items() if "loss" in k or k.endswith("adv")}
             self.progress.set_postfix(losses, refresh=False)
+        if self.lines is not None:
+            self.lines.row(step, phase, means, now)
         self.seen, self.t_last = 0, now
 
     def close(self) -> None:
+        """End the progress output (the bar's line is finished, so what is printed next
+        starts a line of its own); safe to call more than once."""
         if self.progress is not None:
             self.progress.close()
+        self.progress = self.lines = None
+
+
+# At most one plain progress line per this many seconds (besides the first row, phase starts
+# and the last step): a readable log of a long run, a few lines a minute.
+PLAIN_EVERY_S = 10.0
+
+# The metrics a plain progress line shows, in this order, where the phase has them.
+LINE_KEYS = ("refiner_loss", "d_loss", "d_acc_real", "d_acc_refined")
+
+
+def images_until(cfg: Config, step: int) -> int:
+    """Images the networks take in (over all ranks) from step 0 to `step`: a batch per step
+    of pretraining R, two (synthetic and real) per step of pretraining D, and K_g + 2 K_d
+    per adversarial step. Time left is what remains of this at the recent rate."""
+    t = cfg.train
+    refiner = min(step, t.pretrain_refiner_steps)
+    discriminator = min(max(step - t.pretrain_refiner_steps, 0), t.pretrain_discriminator_steps)
+    adversarial = max(step - t.pretrain_refiner_steps - t.pretrain_discriminator_steps, 0)
+    return t.batch_size * (refiner + 2 * discriminator + (t.k_g + 2 * t.k_d) * adversarial)
+
+
+def format_duration(seconds: float) -> str:
+    """45s, 2m10s, 1h05m."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+class ProgressLines:
+    """Plain progress lines on stderr, for a file or a pipe (see the module doc)."""
+
+    def __init__(self, cfg: Config, step: int) -> None:
+        self.cfg = cfg
+        self.t_start = self.t_last = time.perf_counter()
+        self.step_last = step  # step and time of the previous line (or of the start)
+        self.phase_last: str | None = None
+
+    def row(self, step: int, phase: str, means: dict[str, float], now: float) -> None:
+        """Print a line for this log row if one is due."""
+        end = step == self.cfg.total_steps
+        if not (end or phase != self.phase_last or now - self.t_last >= PLAIN_EVERY_S):
+            return
+        print(self.line(step, phase, means, now), file=sys.stderr, flush=True)
+        self.t_last, self.step_last, self.phase_last = now, step, phase
+
+    def line(self, step: int, phase: str, means: dict[str, float], now: float) -> str:
+        """`step 1200/1750 adversarial  refiner_loss 0.861 ...  412 img/s  2m10s left`."""
+        cfg = self.cfg
+        done = images_until(cfg, step) - images_until(cfg, self.step_last)
+        rate = done / max(now - self.t_last, 1e-9)
+        if step == cfg.total_steps:
+            when = f"done in {format_duration(now - self.t_start)}"
+        else:
+            left = images_until(cfg, cfg.total_steps) - images_until(cfg, step)
+            when = f"{format_duration(left / max(rate, 1e-9))} left"
+        values = " ".join(
+            f"{k} {means[k]:.2f}" if k.startswith("d_acc") else f"{k} {means[k]:.3f}"
+            for k in LINE_KEYS
+            if k in means
+        )
+        return f"step {step}/{cfg.total_steps} {phase}  {values}  {rate:.0f} img/s  {when}"

@@ -3,7 +3,8 @@
 runs/00003-eyes/
     config.yaml       the resolved config (non-defaults also listed in log.txt)
     log.txt           what happened, human-readable
-    metrics.jsonl     one JSON object per logged step
+    metrics.jsonl     one JSON object per logged step (each step once: a resume drops
+                      the rows written after its checkpoint)
     samples/          synthetic | refined | |difference| grids of a FIXED batch (step_N.png),
                       history buffer grids (history_step_N.png), real images (real.png)
     checkpoints/      last.pt (always) and step_NNNNNNN.pt (periodic)
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+from simgan.atomic import atomic_path
 from simgan.errors import SimganError
 
 
@@ -77,3 +80,31 @@ def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
     return rows
+
+
+def drop_metrics_after(run_dir: str | os.PathLike, step: int) -> int:
+    """Rewrite metrics.jsonl (atomically) without the rows of steps after `step` and any
+    torn line; returns how many lines went. A run resumed from its checkpoint at `step`
+    replays those steps, so their rows from before a crash would otherwise appear twice."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if _row_step(line) <= step]
+    if len(kept) == len(lines):
+        return 0
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text("".join(kept))
+    return len(lines) - len(kept)
+
+
+def _row_step(line: str) -> float:
+    """The step of one metrics.jsonl line; infinity for a line that is not a whole row."""
+    if not line.endswith("\n"):
+        return math.inf  # torn by a crash: the next row appended would merge with it
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return math.inf
+    step = row.get("step") if isinstance(row, dict) else None
+    return step if isinstance(step, int) else math.inf
