@@ -10,13 +10,15 @@ bit). See docs/scaling.md.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from simgan import __version__
-from simgan.config import Config, from_dict, to_dict
+from simgan.config import Config, _set_dotted, from_dict, to_dict, validate
 from simgan.errors import SimganError
 from simgan.training import distributed as dist_
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint
@@ -146,7 +148,52 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def load_run_config(run_dir: str | Path) -> Config:
-    """The config a run was trained with, from its last checkpoint."""
-    ckpt = load_checkpoint(find_checkpoint(run_dir))
-    return from_dict(Config, ckpt["config"])
+def run_config(ckpt: dict[str, Any], overrides: Sequence[str] = (), where: str = "") -> Config:
+    """The config saved in a checkpoint, with `key=value` overrides applied on top of it
+    (check_resume decides later which changes a resume accepts)."""
+    data = copy.deepcopy(ckpt["config"])
+    for o in overrides:
+        _set_dotted(data, o)
+    cfg = from_dict(
+        Config,
+        data,
+        where=f"{where or 'checkpoint'}" + (" with --set overrides" if overrides else ""),
+    )
+    validate(cfg)
+    return cfg
+
+
+def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Config:
+    """The config a run was trained with, from its last checkpoint (or the checkpoint file
+    given), with `key=value` overrides on top."""
+    path = find_checkpoint(run_dir)
+    return run_config(load_checkpoint(path), overrides, str(path))
+
+
+def resume_inputs(
+    run: str | Path,
+    overrides: Sequence[str] = (),
+    synthetic: str | Path | None = None,
+    real: str | Path | None = None,
+) -> tuple[Config, str, str]:
+    """What `simgan train --resume RUN` continues with: (config, synthetic file, real file).
+
+    The run's own config with the overrides on top, and the dataset files it trained on
+    unless others are given; a saved file that is gone is an error naming the option."""
+    path = find_checkpoint(run)
+    ckpt = load_checkpoint(path)
+    cfg = run_config(ckpt, overrides, str(path))
+    given = {"synthetic": synthetic, "real": real}
+    files = []
+    for key in ("synthetic", "real"):
+        if given[key] is not None:
+            files.append(str(given[key]))
+            continue
+        saved = str(ckpt["data"][key]["path"])
+        if not Path(saved).is_file():
+            raise SimganError(
+                f"{run}: the {key} data the run trained on, {saved}, is not there (moved or "
+                f"deleted?); pass --{key} FILE with the same images"
+            )
+        files.append(saved)
+    return cfg, files[0], files[1]
