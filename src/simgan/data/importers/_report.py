@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simgan.data.importers._crop import fit_box
 from simgan.errors import SimganError
 
 EXAMPLES_PER_REASON = 3
@@ -16,7 +17,8 @@ EXAMPLES_PER_REASON = 3
 
 @dataclass
 class ImportReport:
-    """Counts of one import: images written, inputs skipped by reason (with examples)."""
+    """Counts of one import: images written, inputs skipped by reason (with examples), and
+    the source sizes that were resized (cropped or stretched) to the output size."""
 
     source: str
     out: Path | None = None
@@ -26,6 +28,9 @@ class ImportReport:
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     counts: dict[str, Any] = field(default_factory=dict)  # source-specific tallies
     notes: list[str] = field(default_factory=list)
+    # (source H, W, fit) -> images brought to `size` from that size; see saw_size
+    resized: Counter = field(default_factory=Counter)
+    size: tuple[int, int] | None = None
 
     def skip(self, reason: str, where: str | os.PathLike, strict: bool = False) -> None:
         """Count one unusable input; with `strict`, stop the import on it instead.
@@ -40,6 +45,39 @@ class ImportReport:
         self.skipped[key] += 1
         if len(self.examples[key]) < EXAMPLES_PER_REASON:
             self.examples[key].append(f"{where}{detail}")
+
+    def saw_size(
+        self, shape: tuple[int, ...], size: tuple[int, int], mode: str, n: int = 1
+    ) -> None:
+        """Note n images of source `shape` (H, W, ...) brought to `size` (h, w) by fit
+        `mode` ('crop' or 'stretch'), for the summary; images already of `size` are not noted."""
+        hw, size = (int(shape[0]), int(shape[1])), (int(size[0]), int(size[1]))
+        if hw == size or n <= 0:
+            return
+        _, _, w, h = fit_box(hw, size, mode)
+        if w < hw[1] or h < hw[0]:
+            how = "crop"  # a centred box of the target aspect, then scaled
+        elif hw[0] * size[1] != hw[1] * size[0]:
+            how = "stretch"
+        else:
+            how = "scaled"
+        self.resized[(*hw, how)] += n
+        self.size = size
+
+    def resized_lines(self) -> list[str]:
+        """'resized from 36x60 to 35x55 (crop)': the source sizes that differed from the
+        output size (the most frequent three, with counts when there are several)."""
+        if not self.resized or self.size is None:
+            return []
+        to = f"{self.size[0]}x{self.size[1]}"
+        if len(self.resized) == 1:
+            ((h, w, how),) = self.resized
+            return [f"  resized from {h}x{w} to {to} ({how})"]
+        common = self.resized.most_common(3)
+        parts = [f"{h}x{w} ({how}, {n} image{'s' * (n != 1)})" for (h, w, how), n in common]
+        more = len(self.resized) - len(common)
+        rest = f" and {more} other sizes" if more else ""
+        return [f"  resized to {to} from {', '.join(parts)}{rest}"]
 
     @property
     def rate(self) -> float:
@@ -62,7 +100,13 @@ class ImportReport:
             head += f" in {self.seconds:.1f} s ({self.rate:.0f} images/s)"
         extra = [f"  {k}: {v}" for k, v in self.counts.items()]
         return "\n".join(
-            [head, *extra, *self.skipped_lines(), *(f"  note: {n}" for n in self.notes)]
+            [
+                head,
+                *extra,
+                *self.resized_lines(),
+                *self.skipped_lines(),
+                *(f"  note: {n}" for n in self.notes),
+            ]
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,4 +120,8 @@ class ImportReport:
             "skipped": dict(self.skipped),
             "counts": dict(self.counts),
             "notes": list(self.notes),
+            "resized": [
+                {"from": f"{h}x{w}", "fit": how, "images": n}
+                for (h, w, how), n in self.resized.most_common()
+            ],
         }

@@ -142,10 +142,12 @@ def iter_folder(
                 report.skip(f"bad label value ({e})", path, opts.strict)
                 continue
         try:
-            image = fit_image(read_image(path), opts.size, opts.channels, opts.fit_mode)[0]
+            source = read_image(path)
+            image = fit_image(source, opts.size, opts.channels, opts.fit_mode)[0]
         except SimganError:
             report.skip("not a decodable image", path, opts.strict)
             continue
+        report.saw_size(source.shape, opts.size, opts.fit_mode)
         yield image, labels
     if table is not None:
         for name in table.rows:  # what is left was never matched by an image

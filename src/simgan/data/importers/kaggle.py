@@ -71,6 +71,7 @@ def _iter_stacked(
             for i in np.flatnonzero(~ok):
                 report.skip("look_vec is zero or not finite", f"{path}:image[{s + i}]")
             labels["gaze"] = convert_look_vec(lv[ok], opts.gaze_frame)
+        report.saw_size(batch.shape[1:], opts.size, "crop", int(ok.sum()))
         yield np.stack([_prepare(im, opts) for im in batch[ok]]), labels
 
 
@@ -97,6 +98,7 @@ def _iter_groups(
         except (SimganError, OSError, ValueError, TypeError) as e:
             report.skip(f"unreadable image ({str(e)[:60]})", where)
             continue
+        report.saw_size(np.shape(image), opts.size, "crop")
         yield sample
 
 

@@ -219,7 +219,9 @@ def _day_chunk(
     n = sum(len(i) for i in images)
     if n == 0:
         return None
-    batch = resize_images(np.concatenate(images)[..., None], opts.size)  # (n, h, w, 1)
+    stacked = np.concatenate(images)
+    report.saw_size(stacked.shape[1:3], opts.size, "stretch", n)
+    batch = resize_images(stacked[..., None], opts.size)  # (n, h, w, 1)
     if opts.channels == 3:
         batch = np.repeat(batch, 3, axis=3)
     labels = {

@@ -100,4 +100,5 @@ def import_npz(
     }
     if domain:
         attrs["domain"] = domain
+    report.saw_size(images.shape[1:3], size, fit_mode, len(images))
     return write_chunks(out, iter_npz(images, labels, opts), report, attrs, overwrite)

@@ -100,10 +100,12 @@ def iter_syntheseyes(
             counts = counts if counts is not None else (None if c is None else c.tolist())
             if tuple(sorted(lab)) != keys or (c is not None and c.tolist() != counts):
                 raise BadSample(f"labels differ from the first pair's ({sorted(lab)} vs {keys})")
-            image, origin, scale = fit_image(read_image(png), opts.size, opts.channels)
+            source = read_image(png)
+            image, origin, scale = fit_image(source, opts.size, opts.channels)
         except (BadSample, SimganError) as e:
             report.skip(str(e).replace(f"{png}: ", ""), png, opts.strict)
             continue
+        report.saw_size(source.shape, opts.size, "crop")
         if "landmarks" in lab:
             lab["landmarks"] = (lab["landmarks"] - origin) * scale
         yield image, lab
