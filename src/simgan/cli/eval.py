@@ -10,6 +10,7 @@ import numpy as np
 from simgan.cli._common import (
     add_device,
     add_json,
+    add_overwrite,
     add_real_fake,
     add_seed,
     add_subcommands,
@@ -98,7 +99,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a saved gaze estimator (eval gaze --save-model) to read gaze for the "
         "preservation score (default: train one on part of the synthetic images)",
     )
+    add_overwrite(q)
     add_seed(q)
+    add_device(q)
     add_json(q)
     q.set_defaults(func=cmd_all)
 
@@ -201,14 +204,16 @@ def _like(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def cmd_realism(args: argparse.Namespace) -> int:
     """Print the C2ST accuracy and KID of fake images against real ones."""
-    from simgan.evaluate.realism import c2st, kid
+    from simgan.evaluate.realism import kid
+    from simgan.evaluate.run_eval import c2st_drawn, draw
 
     require(not (args.no_kid and args.no_c2st), "--no-kid and --no-c2st leave nothing to do")
     from simgan.device import resolve_device
 
     device = resolve_device(args.device)
-    real, _ = _load(args.real, (), args.max_images, args.seed)
-    fake, _ = _load(args.fake, (), args.max_images, args.seed + 1)
+    # drawn as `eval all` draws them: the same files and seed give the same C2ST figure
+    real = draw(args.real, args.max_images, args.seed)
+    fake = draw(args.fake, args.max_images, args.seed + 1)
     out: dict[str, Any] = {
         "real": args.real,
         "fake": args.fake,
@@ -219,7 +224,7 @@ def cmd_realism(args: argparse.Namespace) -> int:
     kw = dict(option_values(args, "seed", "resize"), device=device)
     if not args.no_c2st:
         out.update(
-            c2st(
+            c2st_drawn(
                 real,
                 fake,
                 epochs=args.epochs,
@@ -229,7 +234,7 @@ def cmd_realism(args: argparse.Namespace) -> int:
             )
         )
     if not args.no_kid:
-        out.update(kid(real, fake, features=args.kid_features, **kw))
+        out.update(kid(real.images, fake.images, features=args.kid_features, **kw))
     if args.json:
         print_json(out)
         return 0
@@ -249,9 +254,10 @@ def cmd_realism(args: argparse.Namespace) -> int:
 
 
 def cmd_all(args: argparse.Namespace) -> int:
-    """Score a run (writes RUN/metrics.json) and print every metric."""
+    """Score a run (writes RUN/metrics.json) and print every metric with its meaning."""
     import json
 
+    from simgan.device import resolve_device
     from simgan.evaluate.run_eval import evaluate_run
 
     out = evaluate_run(
@@ -266,12 +272,23 @@ def cmd_all(args: argparse.Namespace) -> int:
             "seed",
             "min_steps",
             "gaze_estimator",
+            "overwrite",
         ),
+        device=str(resolve_device(args.device)),
     )
     if args.json:
         print(json.dumps(out, default=float))
     else:
-        for k, v in out.items():
-            print(f"{k}: {v}")
+        print(metric_lines(out))
         print(f"wrote {args.run}/metrics.json")
     return 0
+
+
+def metric_lines(metrics: dict[str, Any]) -> str:
+    """One line per metric: name, value and what it means (nested keys dotted)."""
+    from simgan.report.metrics_info import flatten, format_value, meaning
+
+    rows = [(k, format_value(v), meaning(k)) for k, v in flatten(metrics)]
+    wk = max(len(k) for k, _, _ in rows)
+    wv = max(len(v) for _, v, _ in rows)
+    return "\n".join(f"{k:<{wk}}  {v:<{wv}}  {m}".rstrip() for k, v, m in rows)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from simgan.atomic import atomic_path
+from simgan.atomic import atomic_path, check_output_path
 from simgan.data.dataset import DatasetReader
 from simgan.errors import SimganError
 from simgan.evaluate.gaze_estimation import (
@@ -32,9 +33,44 @@ from simgan.refine import load_refiner, refine_array
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint
 
 
-def _first(path: str | os.PathLike, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+@dataclass(frozen=True)
+class Drawn:
+    """Images drawn from a dataset file (in file order) with their labels; `rank` is each
+    image's place in the seeded draw, so that `first(n)` names the same n images whatever
+    the size of the sample they were read in."""
+
+    images: np.ndarray
+    labels: dict[str, np.ndarray]
+    rank: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def first(self, n: int) -> np.ndarray:
+        """The images drawn first, n of them (in file order)."""
+        return self.images[self.rank < n]
+
+
+def draw(path: str | os.PathLike, limit: int | None, seed: int) -> Drawn:
+    """At most `limit` images of a dataset file (all when None): the first of a random
+    permutation of its rows seeded with `seed`; `eval realism` and `eval all` both read so."""
     with DatasetReader(path) as r:
-        return r.read(0, min(n, len(r)))
+        order = np.random.default_rng(seed).permutation(len(r))[:limit]
+        rank = np.argsort(order, kind="stable")
+        rows = order[rank]
+        images, labels = r.read() if len(rows) == len(r) else r.read_indices(rows)
+    return Drawn(images, labels, rank)
+
+
+def c2st_drawn(
+    real: Drawn, fake: Drawn, max_per_class: int = 5000, **kwargs: Any
+) -> dict[str, Any]:
+    """c2st of the first n = min(len(real), len(fake), max_per_class) images of each draw.
+
+    The same files and seed so give the same images, and the same figure, whichever command
+    (and sample size above n) read them. kwargs go to c2st."""
+    n = min(len(real), len(fake), max_per_class)
+    return c2st(real.first(n), fake.first(n), max_per_class=n, **kwargs)
 
 
 def evaluate_run(
@@ -48,66 +84,80 @@ def evaluate_run(
     seed: int = 0,
     min_steps: int = 300,
     gaze_estimator: str | os.PathLike | None = None,
+    device: str = "cpu",
     write: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Score a run; returns the metrics (also saved as RUN/metrics.json when `write`).
 
+    Up to `count` images are drawn from the real file (seed) and the synthetic file (seed + 1)
+    as `simgan eval realism` draws them (see draw and c2st_drawn), so both commands give the
+    same two-sample-test figure for the same files and seed. An existing RUN/metrics.json is
+    replaced only with `overwrite` (checked before anything is computed).
     gaze_estimator: a file written by save_gaze_estimator (`simgan eval gaze --save-model`)
     that reads the gaze for the preservation score; by default one is trained on part of
-    the synthetic images."""
+    the synthetic images. `device` runs the classifiers, feature network and estimators."""
     run = Path(run)
     data = load_checkpoint(find_checkpoint(run))["data"]
+    if write:
+        check_output_path(run / "metrics.json", overwrite)
     synthetic = synthetic or data["synthetic"]["path"]
     real = real or data["real"]["path"]
     for p in (synthetic, real):
         if not Path(p).is_file():
             raise SimganError(f"{p}: not found (moved since training?); pass it explicitly")
     refiner, _, _ = load_refiner(run)
-    syn, labels = _first(synthetic, count)
+    drawn_syn = draw(synthetic, count, seed + 1)
+    drawn_real = draw(real, count, seed)
+    syn, labels = drawn_syn.images, drawn_syn.labels
     ref = refine_array(refiner, syn)
-    real_images, _ = _first(real, count)
+    real_images = drawn_real.images
 
     out: dict[str, Any] = {
         "run": str(run),
         "synthetic": str(synthetic),
         "real": str(real),
-        "count": int(len(syn)),
+        "real_count": int(len(real_images)),
+        "synthetic_count": int(len(syn)),
         "seed": seed,
     }
-    for name, fake in (("raw_synthetic", syn), ("refined", ref)):
-        c = c2st(real_images, fake, seed=seed, min_steps=min_steps)
-        k = kid(real_images, fake, seed=seed, subset_size=min(1000, len(fake), len(real_images)))
+    for name, fake in (("raw_synthetic", drawn_syn), ("refined", replace(drawn_syn, images=ref))):
+        c = c2st_drawn(drawn_real, fake, seed=seed, min_steps=min_steps, device=device)
+        subset = min(1000, len(fake), len(real_images))
+        k = kid(real_images, fake.images, seed=seed, subset_size=subset, device=device)
         out[f"c2st_accuracy_{name}"] = c["c2st_accuracy"]
         out[f"c2st_ci95_{name}"] = c["ci95"]
         out[f"kid_{name}"] = k["kid"]
+        out["c2st_n_test"] = c["n_test"]
     out["c2st_accuracy"] = out["c2st_accuracy_refined"]
     out["kid"] = out["kid_refined"]
 
     gaze = labels.get("gaze")
     if gaze is not None:
-        estimator = None if gaze_estimator is None else load_gaze_estimator(gaze_estimator)
+        estimator = None if gaze_estimator is None else load_gaze_estimator(gaze_estimator, device)
         out["preservation"] = preservation(
             syn,
             ref,
             gaze,
             estimator=estimator,
             seed=seed,
-            train_kwargs={"epochs": epochs, "width": 0.5},
+            train_kwargs={"epochs": epochs, "width": 0.5, "device": device},
         )
         if gaze_estimator is not None:
             out["preservation"]["gaze_estimator"] = str(gaze_estimator)
     if test is not None:
-        test_images, test_labels = _first(test, 10**9)
+        with DatasetReader(test) as r:
+            test_images, test_labels = r.read()
         if "gaze" not in test_labels or gaze is None:
             raise SimganError(
                 f"{test}: gaze evaluation needs gaze labels in the test set and in {synthetic}"
             )
         for name, images in (("raw_synthetic", syn), ("refined", ref)):
-            model = train_gaze_estimator(images, gaze, epochs=epochs, seed=seed)
+            model = train_gaze_estimator(images, gaze, epochs=epochs, seed=seed, device=device)
             res = evaluate_gaze(model, test_images, test_labels["gaze"])
             out[f"gaze_{name}"] = res
         out["mean_angular_error_deg"] = out["gaze_refined"]["mean_angular_error_deg"]
     if write:
-        with atomic_path(run / "metrics.json", overwrite=True) as tmp:
+        with atomic_path(run / "metrics.json", overwrite=overwrite) as tmp:
             tmp.write_text(json.dumps(out, indent=2, default=float))
     return out

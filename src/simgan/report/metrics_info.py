@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-# Looked up by the last dotted part of a metric's key, then by its longest known suffix.
+# Looked up by the last dotted part of a metric's key; then, for a key ending in one of
+# SUBJECTS (`simgan eval all`'s c2st_accuracy_refined, kid_raw_synthetic, ...), by what comes
+# before it; then by the longest known suffix or prefix.
 MEANINGS: dict[str, str] = {
     "c2st_accuracy": "accuracy of a fresh CNN telling these images from real ones on held-out "
     "data; 50% = indistinguishable, 100% = trivially told apart (the paper's humans: 51.7%)",
     "ci95": "95% confidence interval of the two-sample-test accuracy (Wilson)",
+    "c2st_ci95": "95% confidence interval of the two-sample-test accuracy (Wilson)",
+    "c2st_n_test": "held-out images the two-sample-test accuracy is measured on (half real, "
+    "half synthetic or refined)",
+    "real_count": "real images used",
+    "synthetic_count": "synthetic images used (and refined, where refined images are scored)",
     "kid": "kernel inception-style distance on random-CNN features; 0 = same distribution, "
     "lower is more realistic",
     "kid_std": "spread of KID over random subsets",
     "kid_subset_size": "images per subset used for KID",
+    "kid_features": "the features KID is computed on",
+    "c2st_epochs": "epochs the two-sample-test classifier trained for",
     "mean_angular_error_deg": "mean angle between predicted and true gaze, degrees (lower is "
     "better; the paper: 11.2 raw synthetic -> 7.8 refined on MPIIGaze)",
     "median_angular_error_deg": "median angle between predicted and true gaze, degrees",
@@ -45,6 +54,22 @@ MEANINGS: dict[str, str] = {
 }
 
 
+# keys that only mean this when they are the whole last part (never matched as a prefix)
+EXACT: dict[str, str] = {
+    "run": "the run folder scored",
+    "real": "file of the real images compared with (a held-out set is best)",
+    "synthetic": "file of the synthetic images refined and compared",
+    "c2st": "two-sample-test accuracy: a fresh CNN telling these images from real ones on "
+    "held-out data; 50% = indistinguishable, 100% = trivially told apart",
+}
+
+# what a key's ending says the figure is about
+SUBJECTS: dict[str, str] = {
+    "raw_synthetic": "raw synthetic images vs real",
+    "refined": "refined images vs real",
+}
+
+
 def flatten(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
     """Nested dicts -> [(dotted key, value)]; lists of numbers stay whole values."""
     if isinstance(obj, dict):
@@ -58,8 +83,12 @@ def flatten(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def meaning(key: str) -> str:
     """One-line meaning of a metric key such as 'refined.c2st_accuracy' ('' when unknown)."""
     last = key.rsplit(".", 1)[-1]
-    if last in MEANINGS:
-        return MEANINGS[last]
+    if last in MEANINGS or last in EXACT:
+        return MEANINGS.get(last) or EXACT[last]
+    for subject, what in SUBJECTS.items():
+        base = last.removesuffix(f"_{subject}")
+        if base != last and (base in MEANINGS or base in EXACT):
+            return f"{MEANINGS.get(base) or EXACT[base]}; here {what}"
     for name in sorted(MEANINGS, key=len, reverse=True):
         if last.endswith(name) or last.startswith(name):
             return MEANINGS[name]
