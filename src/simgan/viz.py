@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from simgan.atomic import atomic_path
@@ -27,6 +29,47 @@ def make_grid(images: np.ndarray, ncol: int = 8, pad: int = 2, pad_value: int = 
         y, x = pad + r * (h + pad), pad + q * (w + pad)
         grid[y : y + h, x : x + w] = images[i]
     return grid
+
+
+SAMPLE_ROWS = ("synthetic", "refined", "4x |difference|")  # the rows of sample_grid, in order
+
+
+def _font(row_height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """PIL's default font: the crisp bitmap one for rows under 20 pixels (it fits rows of
+    10), else the scalable one sized to the row where FreeType is available."""
+    if row_height >= 20:
+        with contextlib.suppress(TypeError, ValueError, OSError, ImportError):
+            return ImageFont.load_default(size=min(row_height - 2, max(11, row_height // 6)))
+    # Pillow >= 10.1 names the bitmap font; 10.0's load_default() is that font
+    return getattr(ImageFont, "load_default_imagefont", ImageFont.load_default)()
+
+
+def label_rows(
+    picture: np.ndarray,
+    labels: Sequence[str],
+    row_height: int,
+    pad: int = 2,
+    pad_value: int = 255,
+) -> np.ndarray:
+    """`picture` (a make_grid of rows `row_height` - pad high) with a left margin naming each
+    row: labels[i % len(labels)] beside row i. The picture itself is unchanged, to the right
+    of the margin; the text is black on the pad colour."""
+    h, _, c = picture.shape
+    nrow = max(0, (h - pad) // row_height)
+    font = _font(row_height)
+    names = [labels[i % len(labels)] for i in range(nrow)] if labels else []
+    widths = [int(np.ceil(font.getlength(t))) for t in names]
+    margin = max(widths, default=0) + 2 * pad + 2
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[c]
+    canvas = Image.new(mode, (margin, h), (pad_value,) * c if c > 1 else pad_value)
+    draw = ImageDraw.Draw(canvas)
+    ink = (0, 0, 0, 255)[:c] if c > 1 else 0
+    for i, text in enumerate(names):
+        _, top, _, bottom = draw.textbbox((0, 0), text, font=font)
+        centre = pad + i * row_height + (row_height - pad) / 2
+        draw.text((pad + 1, round(centre - (top + bottom) / 2)), text, fill=ink, font=font)
+    side = np.asarray(canvas, dtype=np.uint8).reshape(h, margin, c)
+    return np.concatenate([side, picture], axis=1)
 
 
 def to_pil(picture: np.ndarray, scale: int = 1) -> Image.Image:
@@ -57,7 +100,8 @@ def auto_scale(h: int, w: int, target: int = 192) -> int:
 
 def sample_grid(refiner: nn.Module, fixed: torch.Tensor, ncol: int = 8) -> np.ndarray:
     """synthetic | refined | 4x |difference| rows for a FIXED batch (N, C, H, W) in [-1, 1],
-    as one uint8 (H', W', C) picture; the refiner's train/eval mode is left as it was."""
+    as one uint8 (H', W', C) picture with each row named in a left margin (SAMPLE_ROWS; the
+    grid right of it is make_grid's); the refiner's train/eval mode is left as it was."""
     was_training = refiner.training
     refiner.eval()
     with torch.no_grad():
@@ -76,4 +120,4 @@ def sample_grid(refiner: nn.Module, fixed: torch.Tensor, ncol: int = 8) -> np.nd
         for r in rows
     ]
     images = torch.cat(rows).permute(0, 2, 3, 1).numpy()
-    return make_grid(images, ncol=ncol)
+    return label_rows(make_grid(images, ncol=ncol), SAMPLE_ROWS, images.shape[1] + 2)

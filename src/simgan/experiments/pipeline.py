@@ -15,9 +15,10 @@ from simgan.config import Config
 from simgan.data.dataset import write_dataset
 from simgan.refine import load_refiner, refine_array
 from simgan.training import train
-from simgan.viz import make_grid, save_png
+from simgan.viz import label_rows, make_grid, save_png
 
 PICTURE = "synthetic_refined_real.png"  # rows: synthetic, refined, real
+PICTURE_ROWS = ("synthetic", "refined", "real")
 
 
 def quiet(*args: Any, **kwargs: Any) -> None:
@@ -53,9 +54,10 @@ def write_training_sets(
 
 
 def train_refiner(cfg: Config, sets: tuple[Path, Path], folder: Path, *, echo: bool) -> Path:
-    """Train a refiner on the (synthetic, real) dataset files; its run folder, in folder/runs."""
+    """Train a refiner on the (synthetic, real) dataset files; its run folder is made right
+    inside `folder` (folder/00000-PRESET, beside the datasets), not in a runs/ of its own."""
     synthetic_path, real_path = sets
-    return train(cfg, synthetic_path, real_path, folder / "runs", echo=echo)
+    return train(cfg, synthetic_path, real_path, folder, echo=echo)
 
 
 def refine_with(run: Path, images: np.ndarray) -> np.ndarray:
@@ -71,9 +73,16 @@ def save_results(
     *,
     ncol: int,
     scale: int,
+    names: Sequence[str] = PICTURE_ROWS,
 ) -> None:
-    """folder/PICTURE (rows: synthetic, refined, real images) and folder/results.json."""
-    save_png(make_grid(np.concatenate(rows), ncol=ncol), folder / PICTURE, scale=scale)
+    """folder/PICTURE and folder/results.json. PICTURE has one grid row per entry of `rows`
+    (at most ncol images each), named in a left margin by `names`."""
+    rows = [r[:ncol] for r in rows]
+    # a short row is padded with blank images, so that each set keeps its own grid row
+    pad = [np.full((ncol - len(r), *r.shape[1:]), 255, np.uint8) for r in rows]
+    images = np.concatenate([x for r, p in zip(rows, pad, strict=True) for x in (r, p)])
+    picture = label_rows(make_grid(images, ncol=ncol), names, images.shape[1] + 2)
+    save_png(picture, folder / PICTURE, scale=scale)
     with atomic_path(folder / "results.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps(results, indent=2))
 

@@ -2,7 +2,7 @@
 
 Sections (ids in parentheses, each always present): overview (summary), configuration
 (config, non-defaults marked), training curves (curves), samples at several steps
-(samples: synthetic | refined | difference rows), real images (real), evaluation metrics
+(samples: synthetic | refined | 4x |difference| rows), real images (real), evaluation metrics
 (metrics, from RUN/metrics.json written by `simgan eval all`, each with its meaning).
 """
 
@@ -134,8 +134,9 @@ def _samples_section(run: Path) -> str:
             f"{_img(p.read_bytes(), f'samples at step {step}')}</figure>"
         )
     return (
-        '<p class="muted">Rows in each grid: synthetic, refined, difference (refined minus '
-        f"synthetic). Showing {len(figures)} of {len(paths)} saved steps.</p>"
+        '<p class="muted">Rows in each grid (named on its left): synthetic, refined, and 4x '
+        "the absolute difference between them (grids of older runs have no names). Showing "
+        f"{len(figures)} of {len(paths)} saved steps.</p>"
         f'<div class="grid2">{"".join(figures)}</div>'
     )
 
