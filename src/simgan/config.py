@@ -79,7 +79,9 @@ class PerfConfig:
     compile: bool = False  # torch.compile both networks (slow first steps, then faster)
     data_on_device: bool = True  # keep the uint8 image banks on the GPU when they fit
     pin_memory: bool = True  # page-locked host batches for asynchronous copies to the GPU
-    threads: int = 0  # CPU threads for PyTorch; 0 = its default
+    # CPU threads for PyTorch: 0 = auto (the free cores, 1 where a step gains nothing from
+    # more; simgan.threads), N = N, -1 = PyTorch's own default (one per core)
+    threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,10 @@ def validate(cfg: Config) -> None:
         (
             min(cfg.log.log_every, cfg.log.sample_every, cfg.log.checkpoint_every) >= 1,
             "log intervals must be at least 1",
+        ),
+        (
+            cfg.perf.threads >= -1,
+            "perf.threads must be 0 (auto), a thread count, or -1 (PyTorch's default)",
         ),
     ]
     for ok, message in checks:

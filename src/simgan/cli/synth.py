@@ -43,7 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--chunk", type=positive_int, default=4096, help="images per write (default 4096)"
     )
-    q.add_argument("--workers", type=positive_int, default=None, help="render threads")
+    q.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="render threads (default: the free cores, the CPUs less the 1-minute load)",
+    )
     add_quiet(q)
     add_overwrite(q)
     q.set_defaults(func=cmd_eyes)

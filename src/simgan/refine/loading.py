@@ -29,6 +29,7 @@ from simgan.errors import SimganError
 from simgan.models import build_refiner
 from simgan.optional import need_onnx
 from simgan.refine.files import refine_array
+from simgan.threads import worker_count
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint
 
 METADATA_FILE = "simgan.json"  # TorchScript extra file holding the export metadata
@@ -80,7 +81,9 @@ class TorchRefiner:
 
 
 class OnnxRefiner:
-    """An exported .onnx refiner run with onnxruntime; same calls as TorchRefiner."""
+    """An exported .onnx refiner run with onnxruntime; same calls as TorchRefiner.
+
+    threads: onnxruntime's intra-op threads; 0 = the free cores (simgan.threads)."""
 
     kind = "onnx"
 
@@ -88,7 +91,9 @@ class OnnxRefiner:
         _, ort = need_onnx()
         self.source = str(path)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(threads)  # 0: onnxruntime's own choice
+        # 0: the free cores (simgan.threads), as training does; onnxruntime's own choice is
+        # one per core, which waits for busy cores on a shared machine
+        opts.intra_op_num_threads = worker_count(threads)[0]
         opts.log_severity_level = 3
         providers = ["CPUExecutionProvider"]
         if str(device).startswith("cuda"):

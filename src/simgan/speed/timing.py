@@ -12,6 +12,20 @@ from dataclasses import dataclass, field
 
 import torch
 
+from simgan.threads import available_cpus, free_cores, load_average
+
+__all__ = [
+    "Timings",
+    "auto_threads",
+    "available_cpus",
+    "load_average",
+    "machine_info",
+    "matmul_flop_rate",
+    "measure",
+    "median",
+    "sync",
+]
+
 
 def sync(device: torch.device) -> None:
     """Wait for queued GPU work, so a wall-clock time covers the work itself."""
@@ -71,36 +85,16 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask), not the host's total."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def load_average() -> list[float]:
-    """1, 5 and 15 minute load averages (empty where the OS has none)."""
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return []
-
-
 def auto_threads() -> tuple[int, str]:
     """Threads for a fair measurement on a possibly shared machine, and why.
 
     All available CPUs, less those other processes already keep busy (the 1-minute load
-    average): on an oversubscribed machine a second thread mostly waits at barriers for a
-    core it does not get, which makes every figure slower and noisier (a 2-core machine at
-    load 7 ran the refiner 3x faster on 1 thread than on 2).
+    average; simgan.threads.free_cores, which training's auto threads use too): on an
+    oversubscribed machine a second thread mostly waits at barriers for a core it does not
+    get, which makes every figure slower and noisier (a 2-core machine at load 7 ran the
+    refiner 3x faster on 1 thread than on 2).
     """
-    cpus = available_cpus()
-    load = load_average()
-    busy = int(round(load[0])) if load else 0
-    threads = max(1, min(cpus, cpus - busy))
-    why = f"{cpus} CPUs available, 1-minute load {load[0] if load else 'unknown'}"
-    return threads, why
+    return free_cores()
 
 
 def machine_info(device: torch.device, threads: int) -> dict:

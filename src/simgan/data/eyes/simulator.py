@@ -20,6 +20,7 @@ from simgan.data.eyes.params import HEAD_POSE_CONVENTION, LANDMARK_CONVENTION, L
 from simgan.data.eyes.scene import make_scene
 from simgan.data.eyes.shade import shade
 from simgan.errors import SimganError
+from simgan.threads import worker_count
 
 # Gaze range (degrees) in the MPIIGaze normalized frame: pitch > 0 looks up, yaw > 0 looks
 # toward the image's left. MPIIGaze's own normalized gaze lies mostly within pitch -25..+5
@@ -126,7 +127,8 @@ def write_synthetic_eyes(
 ) -> Path:
     """Render `count` eyes into a dataset file, `chunk` images at a time (streamed, atomic).
 
-    workers: threads rendering chunks ahead of the writer (default: up to 2, by CPU count);
+    workers: threads rendering chunks ahead of the writer (default: the free cores, the CPUs
+    available less the 1-minute load; simgan.threads.worker_count);
     numpy releases the GIL inside its loops, so they overlap. The file is the same for
     any chunk and workers. progress: optional callable(done, total) after each chunk.
     """
@@ -137,7 +139,7 @@ def write_synthetic_eyes(
         raise SimganError(f"count must be positive, got {count}")
     if chunk <= 0:
         raise SimganError(f"chunk must be positive, got {chunk}")
-    workers = max(1, min(2, os.cpu_count() or 1)) if workers is None else max(1, int(workers))
+    workers = worker_count(workers)[0]
     attrs = {
         "domain": "synthetic",
         "source": "simgan eye simulator",
