@@ -31,6 +31,7 @@ from simgan.models import patch_grid
 from simgan.training import distributed as dist_
 from simgan.training.batches import ImageBank, check_compatible
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from simgan.training.estimate import plan_training
 from simgan.training.monitor import Monitor, NoLog, StopFlag
 from simgan.training.resume import check_resume, rank_state, restore_state, state_to_checkpoint
 from simgan.training.run_dir import RunLog, drop_metrics_after, new_run_dir
@@ -80,18 +81,25 @@ def train(
     }
     if dry_run:
         if env.is_main:
-            _dry_run(cfg, data, *real.shape, env)
+            _dry_run(cfg, data, *real.shape, env, banks={"synthetic": synthetic, "real": real})
         return None
-    if cfg.perf.threads > 0:
-        torch.set_num_threads(cfg.perf.threads)
     env, device = dist_.setup(resolve_device(cfg.device))
     try:
-        return _train(cfg, synthetic, real, data, out_root, resume, echo, env, device)
+        # CPU threads and the expected duration, measured before any step that counts
+        say = print if echo and env.is_main else None
+        banks = {"synthetic": synthetic, "real": real}
+        plan = plan_training(
+            cfg, *real.shape, device, world_size=env.world_size, banks=banks, say=say
+        )
+        return _train(
+            cfg, synthetic, real, data, out_root, resume, echo, env, device, notes=plan.lines
+        )
     finally:
         dist_.teardown(env)
 
 
-def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> Path:
+def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, notes=None) -> Path:
+    """notes(step) -> lines logged after the opening lines (threads, expected duration)."""
     perf, t = cfg.perf, cfg.train
     synthetic = synthetic.to(device, on_device=perf.data_on_device, pin_memory=perf.pin_memory)
     real = real.to(device, on_device=perf.data_on_device, pin_memory=perf.pin_memory)
@@ -102,6 +110,8 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device) -> P
     dropped = drop_metrics_after(run_dir, state.step) if resume and env.is_main else 0
     log = RunLog(run_dir, echo=echo) if env.is_main else NoLog()
     _log_start(cfg, state, log, run_dir, data, real.shape, resume, saved_world, env, dropped)
+    for line in notes(state.step) if notes else ():
+        log.info(line)
     start = state.step
     b = t.batch_size // env.world_size  # this rank's share of the global batch
     fixed = to_float(synthetic.images[: cfg.log.sample_count].to(device))  # for sample grids
@@ -243,7 +253,11 @@ def _save(state: TrainState, cfg: Config, data: dict, run_dir: Path, env, tag: s
     dist_.barrier(env)
 
 
-def _dry_run(cfg: Config, data: dict, channels: int, height: int, width: int, env) -> None:
+def _dry_run(
+    cfg: Config, data: dict, channels: int, height: int, width: int, env, banks=None
+) -> None:
+    """Print the resolved config, the inputs, the sizes, the threads and the expected
+    duration (timed on throwaway networks and the banks); train nothing."""
     state = build_state(cfg, channels, torch.device("cpu"))
     grid = patch_grid(cfg.model.discriminator, height, width)
     n_r = sum(p.numel() for p in state.refiner.parameters())
@@ -257,4 +271,14 @@ def _dry_run(cfg: Config, data: dict, channels: int, height: int, width: int, en
         f"{env.world_size} process(es) x {cfg.train.batch_size // env.world_size} images; "
         f"autocast {state.amp_dtype or 'off'}"
     )
+    threads = torch.get_num_threads()
+    try:
+        device = resolve_device(cfg.device)
+        plan = plan_training(
+            cfg, channels, height, width, device, world_size=env.world_size, banks=banks, say=print
+        )
+    finally:
+        torch.set_num_threads(threads)  # a dry run leaves the process's threads as they were
+    for line in plan.lines():
+        print(line)
     print("dry run: nothing trained, no run folder created")
