@@ -175,7 +175,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _set_dotted(data: dict[str, Any], dotted: str) -> None:
+def set_dotted(data: dict[str, Any], dotted: str) -> None:
+    """Apply one `--set section.key=value` override to a config dict, in place."""
     if "=" not in dotted:
         raise SimganError(f"--set {dotted}: expected key=value, e.g. train.k_g=5")
     key, raw = dotted.split("=", 1)
@@ -209,7 +210,7 @@ def load_config(
             )
     data = _read_yaml(path)
     for o in overrides:
-        _set_dotted(data, o)
+        set_dotted(data, o)
     cfg = from_dict(Config, data, where=f"{path}" + (" with --set overrides" if overrides else ""))
     validate(cfg)
     return cfg

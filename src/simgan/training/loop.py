@@ -18,6 +18,7 @@ a GPU the host never waits in between.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -76,7 +77,11 @@ def train(
     env = dist_.env_from_torchrun()
     synthetic, real = load_banks(cfg, synthetic_path, real_path, env)
     data = {
-        name: {"path": str(bank.path), "count": bank.file_count, "shape": list(bank.shape)}
+        name: {
+            "path": os.path.abspath(bank.path),
+            "count": bank.file_count,
+            "shape": list(bank.shape),
+        }
         for name, bank in (("synthetic", synthetic), ("real", real))
     }
     if dry_run:

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from simgan import __version__
-from simgan.config import Config, _set_dotted, from_dict, to_dict, validate
+from simgan.config import Config, from_dict, set_dotted, to_dict, validate
 from simgan.errors import SimganError
 from simgan.training import distributed as dist_
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint
@@ -153,7 +153,7 @@ def run_config(ckpt: dict[str, Any], overrides: Sequence[str] = (), where: str =
     (check_resume decides later which changes a resume accepts)."""
     data = copy.deepcopy(ckpt["config"])
     for o in overrides:
-        _set_dotted(data, o)
+        set_dotted(data, o)
     cfg = from_dict(
         Config,
         data,
