@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simgan.data import write_dataset
+
 # ../shared/data beside the project's root: present in development and CI, absent on a
 # user's machine, where the tests that need it skip.
 SHARED_DATA = Path(
@@ -86,3 +88,14 @@ def _torch_threads():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def domains(tmp_path):
+    """A tiny synthetic (40, labelled) and real (30) pair of 8x8 dataset files."""
+    rng = np.random.default_rng(0)
+    syn = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8)
+    real = np.clip(syn[:30].astype(int) // 2 + 60, 0, 255).astype(np.uint8)
+    s = write_dataset(tmp_path / "syn.h5", syn, {"label": np.arange(40) % 10})
+    r = write_dataset(tmp_path / "real.h5", real)
+    return s, r

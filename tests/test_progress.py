@@ -9,11 +9,7 @@ import re
 import subprocess
 import sys
 
-import numpy as np
-import pytest
-
 from simgan.config import load_config
-from simgan.data import write_dataset
 from simgan.training import monitor, train
 from simgan.training.monitor import format_duration, images_until
 
@@ -22,16 +18,6 @@ LINE = re.compile(
     r"(?:[a-z_]+ -?\d+\.\d+ ?)+  \d+ img/s  (?:\d+[hms]\S* left|done in \d+[hms]\S*)"
 )
 SHOWN = ["log.progress=true", "log.sample_every=100"]
-
-
-@pytest.fixture
-def domains(tmp_path):
-    rng = np.random.default_rng(0)
-    syn = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8)
-    real = np.clip(syn[:30].astype(int) // 2 + 60, 0, 255).astype(np.uint8)
-    s = write_dataset(tmp_path / "syn.h5", syn, {"label": np.arange(40) % 10})
-    r = write_dataset(tmp_path / "real.h5", real)
-    return s, r
 
 
 class FakeTerminal(io.StringIO):

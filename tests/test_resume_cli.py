@@ -10,25 +10,11 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-import pytest
-
 from simgan.cli import main
 from simgan.config import dump_yaml, load_config
-from simgan.data import write_dataset
 from simgan.training import read_metrics, train
 from simgan.training.checkpoint import load_checkpoint
 from simgan.training.run_dir import drop_metrics_after
-
-
-@pytest.fixture
-def domains(tmp_path):
-    rng = np.random.default_rng(0)
-    syn = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8)
-    real = np.clip(syn[:30].astype(int) // 2 + 60, 0, 255).astype(np.uint8)
-    s = write_dataset(tmp_path / "syn.h5", syn, {"label": np.arange(40) % 10})
-    r = write_dataset(tmp_path / "real.h5", real)
-    return s, r
 
 
 def simgan_train(*args: str) -> list[str]:

@@ -16,16 +16,6 @@ from simgan.training import train
 from simgan.training.checkpoint import load_checkpoint
 
 
-@pytest.fixture
-def domains(tmp_path):
-    rng = np.random.default_rng(0)
-    syn = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8)
-    real = np.clip(syn[:30].astype(int) // 2 + 60, 0, 255).astype(np.uint8)
-    s = write_dataset(tmp_path / "syn.h5", syn, {"label": np.arange(40) % 10})
-    r = write_dataset(tmp_path / "real.h5", real)
-    return s, r
-
-
 def test_tiny_run_through_cli(domains, tmp_path, capsys):
     s, r = domains
     code = main(
