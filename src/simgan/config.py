@@ -9,6 +9,7 @@ preset from the command line:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from dataclasses import dataclass, field, fields
@@ -208,10 +209,18 @@ def load_config(
                 f"unknown config preset '{text}'; presets: {', '.join(preset_names())} "
                 "(or give a path to a .yaml file)"
             )
-    data = _read_yaml(path)
+    return apply_overrides(_read_yaml(path), overrides, str(path))
+
+
+def apply_overrides(
+    data: dict[str, Any], overrides: list[str] | tuple[str, ...] = (), where: str = "config"
+) -> Config:
+    """A validated Config from a config dict (left unchanged) with `key=value` overrides on
+    top; `where` names the source in error messages."""
+    data = copy.deepcopy(data)
     for o in overrides:
         set_dotted(data, o)
-    cfg = from_dict(Config, data, where=f"{path}" + (" with --set overrides" if overrides else ""))
+    cfg = from_dict(Config, data, where=where + (" with --set overrides" if overrides else ""))
     validate(cfg)
     return cfg
 

@@ -105,8 +105,11 @@ class ThreadChoice:
         torch.set_num_threads(self.threads)
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+def step_time(seconds: float) -> str:
+    """Seconds of one step, readable: '0.028 ms', '7.8 ms', '2.98 s'."""
+    if seconds < 0.001:
+        return f"{seconds * 1000:.3f} ms"
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def timed_at(threads: int, time_step: Callable[[], float]) -> float:
@@ -146,7 +149,9 @@ def choose_threads(
     one = timed_at(1, time_step)
     many = timed_at(free, time_step)
     keep = many * MIN_SPEEDUP <= one
-    measured = f"{what} took {_ms(one)} at 1 thread, {_ms(many)} at {free} (measured now)"
+    measured = (
+        f"{what} took {step_time(one)} at 1 thread, {step_time(many)} at {free} (measured now)"
+    )
     if keep:
         verdict = f"{free} free cores, and {measured}"
     else:

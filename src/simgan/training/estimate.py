@@ -27,12 +27,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-import yaml
 
-from simgan.config import Config, from_dict, to_dict, validate
+from simgan.config import Config, apply_overrides, to_dict
 from simgan.experiments.budgets import EYES_CPU_BUDGET
 from simgan.images import to_float
-from simgan.threads import ThreadChoice, choose_threads, local_processes
+from simgan.threads import ThreadChoice, choose_threads, local_processes, step_time
 from simgan.training.batches import ImageBank
 from simgan.training.state import TrainState, build_state
 from simgan.training.updates import adversarial_step, discriminator_update, refiner_update
@@ -74,12 +73,6 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def _per_step(seconds: float) -> str:
-    if seconds < 0.001:
-        return f"{seconds * 1000:.3f} ms"
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
 @dataclass(frozen=True)
 class Estimate:
     """Measured seconds per step of each phase, and the steps of the schedule."""
@@ -110,7 +103,7 @@ class Estimate:
         """'expected duration: ...' with the per-phase figures it is made of."""
         left = self.remaining(from_step)
         parts = [
-            f"{PHASE_NAMES[p]} {n:,} x {_per_step(self.per_step[p])}"
+            f"{PHASE_NAMES[p]} {n:,} x {step_time(self.per_step[p])}"
             for p, n in left.items()
             if n and p in self.per_step
         ]
@@ -122,7 +115,7 @@ class Estimate:
         if parts:
             text += ": " + ", ".join(parts)
         if self.draw_s:
-            draws = ", ".join(f"{k} {_per_step(v)}" for k, v in self.draw_s.items())
+            draws = ", ".join(f"{k} {step_time(v)}" for k, v in self.draw_s.items())
             text += f" (drawing one batch: {draws})"
         text += "; timed now on throwaway networks; logs, samples and checkpoints extra"
         if self.compiled:
@@ -226,7 +219,7 @@ def _throwaway(cfg, channels, height, width, device, batch) -> Iterator[_Probe]:
                 torch.cuda.empty_cache()
 
 
-def draws_per_step(cfg: Config) -> dict[str, dict[str, int]]:
+def drawsstep_time(cfg: Config) -> dict[str, dict[str, int]]:
     """Batches each phase's step draws from each bank (as the training loop draws them)."""
     t = cfg.train
     return {
@@ -246,18 +239,6 @@ def time_draws(
         name: _time(lambda bank=bank: bank.sample(batch, g, device, channels_last), device)
         for name, bank in banks.items()
     }
-
-
-def with_overrides(cfg: Config, overrides: tuple[str, ...] | list[str]) -> Config:
-    """cfg with `section.key=value` overrides applied (values read as YAML), validated."""
-    data = to_dict(cfg)
-    for item in overrides:
-        key, raw = item.split("=", 1)
-        section, name = key.split(".")
-        data[section][name] = yaml.safe_load(raw)
-    out = from_dict(Config, data, where="overrides")
-    validate(out)
-    return out
 
 
 def is_gpu_sized(cfg: Config, device: torch.device, expected_s: float) -> bool:
@@ -309,7 +290,7 @@ def plan_training(
     draw_s = time_draws(banks, batch, device, channels_last) if banks and per_step else {}
     for phase in per_step:
         per_step[phase] += sum(
-            n * draw_s.get(k, 0.0) for k, n in draws_per_step(cfg)[phase].items()
+            n * draw_s.get(k, 0.0) for k, n in drawsstep_time(cfg)[phase].items()
         )
     estimate = Estimate(
         per_step, steps, str(device), batch, choice.threads, cfg.perf.compile, draw_s
@@ -325,7 +306,7 @@ def _gpu_warning(cfg, estimate, shape, device, world_size, banks) -> str:
     """The warning for a GPU-sized config on a CPU, with the CPU budget timed here."""
     channels, height, width = shape
     t = cfg.train
-    budget = with_overrides(cfg, EYES_CPU_BUDGET)
+    budget = apply_overrides(to_dict(cfg), EYES_CPU_BUDGET, "EYES_CPU_BUDGET")
     small = plan_training(
         budget, channels, height, width, device, world_size=world_size, banks=banks, warn=False
     )

@@ -10,7 +10,6 @@ bit). See docs/scaling.md.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import torch
 
 from simgan import __version__
-from simgan.config import Config, from_dict, set_dotted, to_dict, validate
+from simgan.config import Config, apply_overrides, to_dict
 from simgan.errors import SimganError
 from simgan.training import distributed as dist_
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint
@@ -151,16 +150,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def run_config(ckpt: dict[str, Any], overrides: Sequence[str] = (), where: str = "") -> Config:
     """The config saved in a checkpoint, with `key=value` overrides applied on top of it
     (check_resume decides later which changes a resume accepts)."""
-    data = copy.deepcopy(ckpt["config"])
-    for o in overrides:
-        set_dotted(data, o)
-    cfg = from_dict(
-        Config,
-        data,
-        where=f"{where or 'checkpoint'}" + (" with --set overrides" if overrides else ""),
-    )
-    validate(cfg)
-    return cfg
+    return apply_overrides(ckpt["config"], overrides, where or "checkpoint")
 
 
 def load_run_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Config:
