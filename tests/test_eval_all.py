@@ -87,3 +87,22 @@ def test_eval_run_reads_gaze_with_a_saved_estimator(tmp_path):
     assert json.loads((run / "metrics.json").read_text())["preservation"]["gaze_count"] == 32
     with pytest.raises(SystemExit):
         main([*args, "--min-steps", "-1"])
+
+
+def test_eval_run_gaze_model_errors_before_computing(tmp_path, capsys):
+    """A --gaze-model that cannot be used (no gaze labels, a corrupt file) is one clear
+    error, raised before anything is computed, and no metrics.json is written."""
+    syn, _ = render_eyes(16, seed=0, size=(35, 55))
+    s = write_dataset(tmp_path / "syn.h5", syn)  # no gaze
+    r = write_dataset(tmp_path / "real.h5", render_eyes(16, seed=7, size=(35, 55))[0])
+    run = train(load_config("tiny", ["train.steps=2"]), s, r, tmp_path / "runs", echo=False)
+    save_gaze_estimator(
+        train_gaze_estimator(syn, render_eyes(16)[1]["gaze"], epochs=1, width=0.25),
+        tmp_path / "gaze.pt",
+    )
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    for model, words in (("gaze.pt", "has no gaze labels"), ("junk.pt", "junk.pt")):
+        args = ["eval", "all", str(run), "--count", "16", "--gaze-model", str(tmp_path / model)]
+        assert main(args) == 2
+        assert words in capsys.readouterr().err
+        assert not (run / "metrics.json").exists()

@@ -161,3 +161,29 @@ def test_drop_metrics_after(tmp_path):
     assert drop_metrics_after(tmp_path, 5) == 0  # nothing to drop: the file is not rewritten
     assert path.stat().st_mtime_ns == before
     assert drop_metrics_after(tmp_path / "none", 1) == 0
+
+
+def test_dry_run_of_a_resume_refuses_what_the_resume_would(domains, tmp_path, capsys):
+    s, r = domains
+    assert (
+        main(
+            [
+                "train",
+                "--synthetic",
+                str(s),
+                "--real",
+                str(r),
+                "--out",
+                str(tmp_path / "runs"),
+                "--config",
+                "tiny",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    run = tmp_path / "runs" / "00000-tiny"
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--set", "loss.lambda_reg=3", "--dry-run"]) == 2
+    assert "another config" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--set", "train.steps=9", "--dry-run"]) == 0

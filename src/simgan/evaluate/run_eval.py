@@ -106,10 +106,17 @@ def evaluate_run(
     for p in (synthetic, real):
         if not Path(p).is_file():
             raise SimganError(f"{p}: not found (moved since training?); pass it explicitly")
+    # inputs that can fail are read before anything is computed
+    estimator = None if gaze_estimator is None else load_gaze_estimator(gaze_estimator, device)
     refiner, _, _ = load_refiner(run)
     drawn_syn = draw(synthetic, count, seed + 1)
     drawn_real = draw(real, count, seed)
     syn, labels = drawn_syn.images, drawn_syn.labels
+    if estimator is not None and "gaze" not in labels:
+        raise SimganError(
+            f"{synthetic}: has no gaze labels, so --gaze-model {gaze_estimator} has nothing to "
+            "score; leave it out for a dataset without gaze"
+        )
     ref = refine_array(refiner, syn)
     real_images = drawn_real.images
 
@@ -134,7 +141,6 @@ def evaluate_run(
 
     gaze = labels.get("gaze")
     if gaze is not None:
-        estimator = None if gaze_estimator is None else load_gaze_estimator(gaze_estimator, device)
         out["preservation"] = preservation(
             syn,
             ref,

@@ -85,6 +85,9 @@ def train(
         for name, bank in (("synthetic", synthetic), ("real", real))
     }
     if dry_run:
+        if resume is not None:  # a dry run of a resume refuses what the resume would refuse
+            ckpt_path = find_checkpoint(resume)
+            check_resume(cfg, load_checkpoint(ckpt_path), data, ckpt_path)
         if env.is_main:
             _dry_run(cfg, data, *real.shape, env, banks={"synthetic": synthetic, "real": real})
         return None
