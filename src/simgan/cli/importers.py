@@ -161,7 +161,39 @@ SOURCES: tuple[Source, ...] = (
                 default=1.5,
                 help="crop width in eye widths (default 1.5)",
             ),
+            arg(
+                "--frame",
+                choices=("box", "mpiigaze"),
+                default="box",
+                help="box (default): --crop-scale eye widths around the eye; mpiigaze: framed "
+                "like MPIIGaze's patches (corner midpoint centred, corners --corner-span of the "
+                "width apart, equalized)",
+            ),
+            arg(
+                "--corner-span",
+                type=float,
+                default=0.8,
+                help="mpiigaze frame: corner-to-corner distance as a share of the width "
+                "(default 0.8, MPIIGaze's 48 of 60 px)",
+            ),
+            arg(
+                "--level",
+                action="store_true",
+                help="mpiigaze frame: turn the corner line horizontal (gaze turned with it)",
+            ),
             arg("--flip", action="store_true", help="mirror every crop (gaze x negated)"),
+            arg(
+                "--mirror-share",
+                type=float,
+                default=0.0,
+                help="mirror this share of the crops, evenly spread (0.5: both eye sides)",
+            ),
+            arg(
+                "--equalize",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help="histogram-equalize each crop last (default: only with --frame mpiigaze)",
+            ),
             switch_off("--no-landmarks", "landmarks", "do not store the landmarks"),
             arg("--limit", type=positive_int, help="import only the first N pairs"),
             arg(

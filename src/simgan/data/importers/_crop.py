@@ -126,3 +126,49 @@ def check_crop_scale(crop_scale: float) -> None:
 def mirror(img: np.ndarray) -> np.ndarray:
     """Flip an image (H, W[, C]) left-right (makes a right eye look like a left eye)."""
     return np.ascontiguousarray(img[:, ::-1])
+
+
+def similarity(centre: np.ndarray, angle: float, scale: float, size: tuple[int, int]) -> np.ndarray:
+    """(2, 3) matrix taking image points to crop points: `centre` (x, y) to the crop's centre,
+    turned by -`angle` radians (a line at `angle`, y down, becomes horizontal), `scale` crop
+    pixels per image pixel; crop of size (h, w)."""
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    a = np.array([[c, s], [-s, c]])
+    t = np.array([size[1] / 2, size[0] / 2]) - a @ np.asarray(centre, np.float64)
+    return np.concatenate([a, t[:, None]], axis=1)
+
+
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(K, 2) points through a (2, 3) affine matrix."""
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def warp_crop(img: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The crop of size (h, w) that the (2, 3) `matrix` (image -> crop points) cuts out of img.
+
+    Edges are replicated past the border. Where the crop shrinks the image, it is warped at k
+    times the size (bilinear) and area-averaged down by k, so it does not alias.
+    """
+    h, w = size
+    shrink = np.linalg.svd(matrix[:, :2], compute_uv=False).min()
+    k = int(np.clip(np.ceil(1 / max(shrink, 1e-6)), 1, 8))
+    big = matrix * k
+    # OpenCV indexes pixel centres: index = continuous coordinate - 0.5, on both sides
+    big[:, 2] += big[:, :2] @ [0.5, 0.5] - 0.5
+    out = cv2.warpAffine(
+        img, big, (w * k, h * k), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    if k > 1:
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
+    return out[..., None] if img.ndim == 3 and out.ndim == 2 else out
+
+
+def equalize_hist(img: np.ndarray) -> np.ndarray:
+    """cv2.equalizeHist of a uint8 (H, W[, C]) crop; colour crops equalize their luma."""
+    if img.ndim == 2 or img.shape[2] == 1:
+        return cv2.equalizeHist(
+            np.ascontiguousarray(img[..., 0] if img.ndim == 3 else img)
+        ).reshape(img.shape)
+    ycc = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)
+    ycc[..., 0] = cv2.equalizeHist(np.ascontiguousarray(ycc[..., 0]))
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)

@@ -3,8 +3,18 @@
 The JSON stores vectors as strings such as "(0.12, -0.30, -0.94, 0.0)"; they are parsed
 as numbers here, never evaluated. `look_vec` has y UP, so y is negated to reach the
 MPIIGaze normalized frame. The 2-D landmarks measure y from the BOTTOM of the frame
-(row = height - y). The crop is centred on the eye (interior margin + caruncle), about
-`crop_scale` x the eye's width, at the target aspect; landmarks move into crop pixels.
+(row = height - y).
+
+Two framings. 'box' (default): centred on the eye's bounding box (interior margin +
+caruncle), `crop_scale` x its width, at the target aspect. 'mpiigaze': framed like MPIIGaze's
+normalized eye patches: centred on the midpoint of the two eye corners (inner = the caruncle
+point farthest from the outer corner, outer = the interior-margin point farthest from the
+caruncle), scaled so the corner-to-corner distance is `corner_span` of the output width,
+optionally turned so the corner line is level (the gaze turns with it about the camera's z
+axis), histogram-equalized as the last step. Either way landmarks move into crop pixels
+(continuous coordinates: (0, 0) is the top-left corner of the top-left pixel), a share of
+the samples can be mirrored (labels mirrored with them), and `side` says which eye the crop
+shows (0 left, 1 right: the inner corner lies right of the outer one in a right eye).
 """
 
 from __future__ import annotations
@@ -25,10 +35,14 @@ from simgan.data.gaze_conventions import unityeyes_to_normalized
 from simgan.data.importers._chunks import Sample, chunked, write_chunks
 from simgan.data.importers._crop import (
     DEFAULT_SIZE,
+    apply_affine,
     aspect_box,
     check_crop_scale,
     crop_resize,
+    equalize_hist,
     mirror,
+    similarity,
+    warp_crop,
 )
 from simgan.data.importers._inputs import natural_key, progress, require_dir
 from simgan.data.importers._options import ImportOptions
@@ -41,6 +55,11 @@ _NUMBER = re.compile(_NUM)
 _POINT = rf"\(\s*{_NUM}(?:\s*,\s*{_NUM})+\s*\)"
 _POINTS = re.compile(rf"{_POINT}(?:;{_POINT})*")  # a whole landmark list, joined with ';'
 NOTHING_HINT = "each image needs a UnityEyes JSON of the same number"
+FRAMES = ("box", "mpiigaze")
+# MPIIGaze normalizes to a virtual camera with a 960 px focal length at 600 mm: 1.6 px/mm, so
+# the 60 px width spans 37.5 mm; an adult eye's corner-to-corner length of about 30 mm gives
+# 48 px = 0.8 of the width (and 48-50 px is what the real patches show).
+MPIIGAZE_SPAN = 0.8
 
 
 class BadPair(Exception):
@@ -108,6 +127,41 @@ def eye_box(points: dict[str, np.ndarray], size: tuple[int, int], crop_scale: fl
     return aspect_box((x_min + x_max) / 2, cy, crop_scale * width, size)
 
 
+def eye_corners(points: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(inner, outer) eye corner (x, y): the outer corner is the interior-margin point farthest
+    from the caruncle's centre, the inner one the caruncle point farthest from the outer."""
+    margin, caruncle = points["interior_margin_2d"], points["caruncle_2d"]
+    outer = margin[np.argmax(np.linalg.norm(margin - caruncle.mean(axis=0), axis=1))]
+    inner = caruncle[np.argmax(np.linalg.norm(caruncle - outer, axis=1))]
+    return inner, outer
+
+
+def corner_matrix(
+    points: dict[str, np.ndarray], size: tuple[int, int], span: float, level: bool
+) -> np.ndarray:
+    """(2, 3) image -> crop matrix of the 'mpiigaze' framing (see the module docstring)."""
+    inner, outer = eye_corners(points)
+    left, right = sorted((inner, outer), key=lambda p: p[0])
+    dx, dy = right - left
+    distance = float(np.hypot(dx, dy))
+    if distance < 2:
+        raise BadPair(f"eye corners too close to crop ({distance:.1f} px)")
+    angle = float(np.arctan2(dy, dx)) if level else 0.0
+    return similarity((inner + outer) / 2, angle, span * size[1] / distance, size)
+
+
+def box_matrix(box: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(2, 3) matrix of the axis-aligned crop that `crop_resize` makes of box (x0, y0, w, h)."""
+    scale = np.array([size[1] / box[2], size[0] / box[3]])
+    return np.array([[scale[0], 0, -box[0] * scale[0]], [0, scale[1], -box[1] * scale[1]]])
+
+
+def inner_on_right(points: dict[str, np.ndarray]) -> bool:
+    """Whether the inner corner lies right of the outer one (a right eye, as seen)."""
+    inner, outer = eye_corners(points)
+    return bool(inner[0] > outer[0])
+
+
 def _decode(im: Image.Image, channels: int, box_width: float, out_width: int) -> np.ndarray:
     """Decode the frame, letting the JPEG decoder shrink it while it stays >= 2x the output."""
     r = 1
@@ -124,17 +178,69 @@ class UnityEyesOptions(ImportOptions):
     """How `import_unityeyes` crops each pair and which pairs and labels it keeps."""
 
     crop_scale: float
+    frame: str
+    corner_span: float
+    level: bool
     flip: bool
+    mirror_share: float
+    equalize: bool | None
     landmarks: bool
     limit: int | None
     workers: int
 
+    @property
+    def share(self) -> float:
+        """The share of samples mirrored (`flip` mirrors them all)."""
+        return 1.0 if self.flip else self.mirror_share
 
-def load_pair(
-    json_path: Path, image_path: Path, opts: UnityEyesOptions
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
-    """One pair -> crop (h, w, C), gaze (3,), head pose (3,) rad, landmarks (K, 2), counts."""
-    size, flip = opts.size, opts.flip
+    @property
+    def equalized(self) -> bool:
+        """Whether crops are equalized: as asked, else only in the 'mpiigaze' framing."""
+        return self.frame == "mpiigaze" if self.equalize is None else self.equalize
+
+
+Loaded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, tuple[int, ...]]
+
+
+def mirror_flags(n: int, share: float) -> list[bool]:
+    """Which of n samples to mirror: evenly spread, round(n * share) of them in all."""
+    k = np.floor(np.arange(n + 1) * share + 1e-9)
+    return [bool(d) for d in np.diff(k)]
+
+
+def check_frame_options(frame: str, corner_span: float, mirror_share: float) -> None:
+    """Refuse an unknown framing, a corner span outside 0.2..1 or a mirror share outside 0..1."""
+    if frame not in FRAMES:
+        raise SimganError(f"frame '{frame}' is not one of {', '.join(FRAMES)}; pick one of them")
+    if not 0.2 <= corner_span <= 1.0:
+        raise SimganError(
+            f"corner span {corner_span} must be between 0.2 and 1 of the output width "
+            f"(MPIIGaze's is {MPIIGAZE_SPAN})"
+        )
+    if not 0.0 <= mirror_share <= 1.0:
+        raise SimganError(f"mirror share {mirror_share} must be between 0 and 1 (0.5: half)")
+
+
+def crop_matrix(points: dict[str, np.ndarray], opts: UnityEyesOptions) -> np.ndarray:
+    """(2, 3) image -> crop matrix of the chosen framing."""
+    if opts.frame == "mpiigaze":
+        return corner_matrix(points, opts.size, opts.corner_span, opts.level)
+    return box_matrix(eye_box(points, opts.size, opts.crop_scale), opts.size)
+
+
+def turn_gaze(gaze: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Gaze turned about the camera's z axis as the crop `matrix` turns the image."""
+    angle = np.arctan2(matrix[0, 1], matrix[0, 0])
+    c, s = np.cos(angle), np.sin(angle)
+    out = np.array(gaze, dtype=np.float64)
+    out[:2] = np.array([[c, s], [-s, c]]) @ out[:2]
+    return out.astype(np.float32)
+
+
+def load_pair(json_path: Path, image_path: Path, flip: bool, opts: UnityEyesOptions) -> Loaded:
+    """One pair -> crop (h, w, C), gaze (3,), head pose (3,) rad, landmarks (K, 2), side,
+    landmark counts; `flip` mirrors the crop and its labels."""
+    size = opts.size
     try:
         text = json_path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
@@ -144,24 +250,50 @@ def load_pair(
         with Image.open(image_path) as im:
             w_full, h_full = im.size
             pts = {g: np.stack([s[g][:, 0], h_full - s[g][:, 1]], axis=1) for g in LANDMARK_GROUPS}
-            box = eye_box(pts, size, opts.crop_scale)
-            frame = _decode(im, opts.channels, box[2], size[1])
+            matrix = crop_matrix(pts, opts)
+            covered = size[1] / np.linalg.svd(matrix[:, :2], compute_uv=False).min()
+            frame = _decode(im, opts.channels, covered, size[1])
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise BadPair(f"image cannot be decoded ({str(e)[:60]})") from None
     shrink = np.array([frame.shape[1] / w_full, frame.shape[0] / h_full])
-    crop, origin, scale = crop_resize(frame, box * np.concatenate([shrink, shrink]), size)
-    crop = crop if crop.ndim == 3 else crop[..., None]
-    landmarks = np.concatenate([(pts[g] * shrink - origin) * scale for g in LANDMARK_GROUPS])
-    gaze = unityeyes_to_normalized(s["look_vec"])
+    crop, matrix = cut(frame, matrix, shrink, opts)
+    in_crop = {g: apply_affine(matrix, pts[g]) for g in LANDMARK_GROUPS}
+    landmarks = np.concatenate([in_crop[g] for g in LANDMARK_GROUPS])
+    gaze = turn_gaze(unityeyes_to_normalized(s["look_vec"]), matrix)
+    pose = s["head_pose"].copy()  # as rendered: not turned by `level`
+    side = int(inner_on_right(in_crop))
     if flip:
         crop = mirror(crop)
         landmarks[:, 0] = size[1] - landmarks[:, 0]
         gaze = gaze * np.array([-1, 1, 1], np.float32)
-    pitch_yaw_roll = (s["head_pose"] + 180.0) % 360.0 - 180.0  # UnityEyes writes 0..360
-    if flip:  # a mirror turns the head the other way: yaw and roll change sign
-        pitch_yaw_roll = (s["head_pose"] * [1, -1, -1] + 180.0) % 360.0 - 180.0
+        pose = pose * [1, -1, -1]  # a mirror turns the head the other way: yaw and roll
+        side = 1 - side
+    if opts.equalized:
+        crop = equalize_hist(crop)
+    pitch_yaw_roll = (pose + 180.0) % 360.0 - 180.0  # UnityEyes writes 0..360
     counts = tuple(len(s[g]) for g in LANDMARK_GROUPS)
-    return crop, gaze, np.radians(pitch_yaw_roll), landmarks, counts
+    return crop, gaze, np.radians(pitch_yaw_roll), landmarks, side, counts
+
+
+def cut(
+    frame: np.ndarray, matrix: np.ndarray, shrink: np.ndarray, opts: UnityEyesOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The crop (h, w, C) that `matrix` (full-frame -> crop points) asks for, cut out of the
+    decoded frame (`shrink` x the full frame's size), and the matrix the crop really has."""
+    if opts.frame == "box":  # axis-aligned: whole source pixels, area-resized
+        x0, y0 = -matrix[:, 2] / np.diag(matrix)
+        w, h = opts.size[1] / matrix[0, 0], opts.size[0] / matrix[1, 1]
+        box = np.array([x0, y0, w, h]) * np.concatenate([shrink, shrink])
+        crop, origin, scale = crop_resize(frame, box, opts.size)
+        matrix = np.array(
+            [
+                [shrink[0] * scale[0], 0, -origin[0] * scale[0]],
+                [0, shrink[1] * scale[1], -origin[1] * scale[1]],
+            ]
+        )
+    else:
+        crop = warp_crop(frame, matrix / np.concatenate([shrink, [1.0]]), opts.size)
+    return (crop if crop.ndim == 3 else crop[..., None]), matrix
 
 
 def find_pairs(folder: Path, report: ImportReport) -> list[tuple[Path, Path]]:
@@ -182,22 +314,25 @@ def find_pairs(folder: Path, report: ImportReport) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _try_load(opts: UnityEyesOptions, pair: tuple[Path, Path]) -> tuple | str:
+def _try_load(opts: UnityEyesOptions, item: tuple[Path, Path, bool]) -> Loaded | str:
     """load_pair, with a bad pair's reason returned instead of raised (for worker pools)."""
     try:
-        return load_pair(*pair, opts)
+        return load_pair(*item, opts)
     except (BadPair, SimganError) as e:
         return str(e)
 
 
-def _loaded(pairs: list, opts: UnityEyesOptions) -> Iterator[tuple | str]:
+def _loaded(pairs: list, opts: UnityEyesOptions) -> Iterator[Loaded | str]:
     """Results of _try_load in pair order, from `opts.workers` processes when more than one."""
     load = functools.partial(_try_load, opts)
+    items = [
+        (j, i, f) for (j, i), f in zip(pairs, mirror_flags(len(pairs), opts.share), strict=True)
+    ]
     if opts.workers <= 1:
-        yield from map(load, pairs)
+        yield from map(load, items)
         return
     with multiprocessing.get_context("spawn").Pool(opts.workers) as pool:
-        yield from pool.imap(load, pairs, chunksize=32)
+        yield from pool.imap(load, items, chunksize=32)
 
 
 def iter_unityeyes(
@@ -211,14 +346,14 @@ def iter_unityeyes(
         zip(pairs, results, strict=True), opts.show_progress, "UnityEyes", len(pairs)
     ):
         if isinstance(result, tuple):
-            crop, gaze, pose, lm, counts = result
+            crop, gaze, pose, lm, side, counts = result
             first = first or counts
             if first != counts:
                 result = f"landmark counts differ from the first pair's ({counts} vs {first})"
         if isinstance(result, str):
             report.skip(result, json_path, opts.strict)
             continue
-        labels = {"gaze": gaze, "head_pose": pose}
+        labels = {"gaze": gaze, "head_pose": pose, "side": np.int8(side)}
         if opts.landmarks:
             labels["landmarks"] = lm
             attrs.setdefault(
@@ -239,7 +374,12 @@ def import_unityeyes(
     size: tuple[int, int] = DEFAULT_SIZE,
     channels: int = 1,
     crop_scale: float = 1.5,
+    frame: str = "box",
+    corner_span: float = MPIIGAZE_SPAN,
+    level: bool = False,
     flip: bool = False,
+    mirror_share: float = 0.0,
+    equalize: bool | None = None,
     landmarks: bool = True,
     limit: int | None = None,
     overwrite: bool = False,
@@ -249,19 +389,31 @@ def import_unityeyes(
 ) -> ImportReport:
     """Import a folder of UnityEyes N.jpg + N.json pairs into the dataset file `out`.
 
-    workers > 1 decodes and crops in that many processes (the order stays the same).
+    frame: 'box' (`crop_scale` eye widths around the eye) or 'mpiigaze' (corner midpoint
+    centred, corners `corner_span` of the width apart, `level` turns the corner line
+    horizontal); mirror_share: the share of samples mirrored, evenly spread (`flip`: all);
+    equalize: cv2.equalizeHist last (None: on for 'mpiigaze' only). workers > 1 decodes and
+    crops in that many processes (the order stays the same).
     """
     opts = UnityEyesOptions.pick(locals())
     folder = require_dir(folder, "UnityEyes N.jpg + N.json pairs")
     check_crop_scale(crop_scale)
+    check_frame_options(frame, corner_span, mirror_share)
     report = ImportReport(source="unityeyes")
     attrs = {
         "domain": "synthetic",
         "source": "unityeyes",
         "source_path": str(folder.resolve()),
         "head_pose_convention": "(pitch, yaw, roll) radians from UnityEyes head_pose",
+        "frame": frame,
         "crop_scale": crop_scale,
-        "mirrored": "true" if flip else "false",
+        "mirrored": {0.0: "false", 1.0: "true"}.get(opts.share, "some"),
+        "mirror_share": opts.share,
+        "equalized": "true" if opts.equalized else "false",
     }
+    if frame == "mpiigaze":
+        attrs.update(corner_span=corner_span, levelled="true" if level else "false")
+    if frame == "mpiigaze" and level:
+        attrs["head_pose_convention"] += ", as rendered (not turned with the levelled crop)"
     chunks = chunked(iter_unityeyes(folder, report, attrs, opts))
     return write_chunks(out, chunks, report, attrs, overwrite, nothing_hint=NOTHING_HINT)
