@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from simgan.errors import SimganError
-from simgan.evaluate import preservation, pupil_centre, train_gaze_estimator
+from simgan.evaluate import (
+    StopRule,
+    iris_centre,
+    preservation,
+    pupil_centre,
+    train_gaze_estimator,
+)
 from test_eval_toys import toy_eyes
 
 
@@ -34,7 +40,13 @@ def test_identical_images_preserve_everything():
     res = preservation(x, x.copy())
     assert res["pupil_shift_px_mean"] == 0.0 and res["pixel_l1_mean"] == 0.0
     assert res["gaze_shift_deg_mean"] is None and res["gaze_count"] == 0
-    assert res["count"] == 40
+    assert res["count"] == 40 and res["centre_detector"].startswith("iris_centre")
+
+
+def test_iris_centre_finds_the_toy_iris():
+    x, _, centres = toy_eyes(50, seed=0)
+    err = np.linalg.norm(iris_centre(x) - centres, axis=1)
+    assert np.median(err) < 0.5 and err.max() < 1.5
 
 
 def test_a_shifted_pupil_is_measured_in_pixels():
@@ -55,11 +67,13 @@ def test_gaze_shift_with_a_given_and_a_trained_estimator():
     moved = preservation(x[:50], np.roll(x[:50], 4, axis=2), estimator=est)
     # 4 px of iris travel is about 4 / 18 of a unit of gaze x: roughly 13 degrees
     assert 6 < moved["gaze_shift_deg_median"] < 25
-    trained = preservation(
-        x[:120], x[:120], gaze=g[:120], train_kwargs=dict(epochs=1, width=0.125, batch_size=16)
-    )
+    quick = dict(width=0.125, batch_size=16, rule=StopRule(max_steps=20, eval_every=10))
+    trained = preservation(x[:120], x[:120], gaze=g[:120], train_kwargs=quick)
     assert trained["gaze_count"] == 24  # measured on the 20% the estimator did not see
     assert trained["gaze_shift_deg_mean"] == pytest.approx(0.0, abs=1e-3)
+    assert trained["estimator_error_deg"] == trained["gaze_error_synthetic_deg"] > 0
+    assert trained["estimator"]["steps"] == 20 and trained["estimator"]["stopped"] == "max_steps"
+    assert trained["estimator"]["train_count"] + trained["estimator"]["val_count"] == 96
 
 
 def test_mismatched_sets_are_a_clear_error():
