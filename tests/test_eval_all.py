@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from simgan.cli import main
 from simgan.config import load_config
 from simgan.data import write_dataset
-from simgan.data.eyes import render_eyes
+from simgan.data.dataset import DatasetReader
+from simgan.data.eyes import render_eyes, write_synthetic_eyes
 from simgan.evaluate import preservation, save_gaze_estimator, train_gaze_estimator
+from simgan.evaluate.fresh_set import fresh_stream
 from simgan.evaluate.run_eval import evaluate_run
 from simgan.refine import load_refiner, refine_array
 from simgan.training import train
@@ -106,3 +109,38 @@ def test_eval_run_gaze_model_errors_before_computing(tmp_path, capsys):
         assert main(args) == 2
         assert words in capsys.readouterr().err
         assert not (run / "metrics.json").exists()
+
+
+def test_eval_run_scores_fresh_simulator_eyes_past_the_training_file(tmp_path):
+    """A run trained on a simulator file is scored on the stream past that file: eyes the
+    refiner never saw, and scored_on says so; --training-images scores the file itself."""
+    s = write_synthetic_eyes(tmp_path / "syn.h5", 40, seed=3, workers=1)
+    r = write_dataset(tmp_path / "real.h5", render_eyes(40, seed=7)[0])
+    run = train(load_config("tiny", ["train.steps=2"]), s, r, tmp_path / "runs", echo=False)
+    stream = fresh_stream(s)
+    assert stream is not None and stream.file_count == 40 and stream.seed == 3
+    fresh, _ = stream.render(24)
+    np.testing.assert_array_equal(fresh, render_eyes(24, seed=3, start=40)[0])
+    with DatasetReader(s) as reader:
+        trained_on, _ = reader.read()
+    assert not (fresh[:, None] == trained_on[None]).all(axis=(2, 3, 4)).any()  # none repeats
+    quick = dict(count=24, min_steps=5, estimator_count=60, write=False)
+    out = evaluate_run(run, **quick)
+    assert out["scored_on"].startswith("fresh simulator eyes 40..63 of stream seed 3")
+    p = out["preservation"]
+    assert p["count"] == p["gaze_count"] == 24  # every scored image: the estimator saw none
+    assert p["estimator"]["trained_on"].startswith("fresh simulator eyes 64..123")
+    assert p["estimator_error_deg"] == p["gaze_error_synthetic_deg"] > 0
+    old = evaluate_run(run, **quick, fresh=False)
+    assert old["scored_on"].startswith("the run's training images")
+    assert "estimator" in old["preservation"] and old["preservation"]["gaze_count"] == 5
+
+
+def test_a_file_the_simulator_does_not_reproduce_is_not_extended(tmp_path):
+    s = write_synthetic_eyes(tmp_path / "syn.h5", 8, seed=0, workers=1)
+    with DatasetReader(s) as reader:
+        images, labels = reader.read()
+        attrs = reader.attrs
+    write_dataset(tmp_path / "edited.h5", 255 - images, labels, attrs=attrs)
+    assert fresh_stream(tmp_path / "edited.h5") is None
+    assert fresh_stream(write_dataset(tmp_path / "plain.h5", images, labels)) is None

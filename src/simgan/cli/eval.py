@@ -88,16 +88,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--synthetic", help="synthetic images (default: the run's synthetic set)")
     q.add_argument("--test", help="labelled real test set with gaze for the gaze estimator")
     q.add_argument("--count", type=positive_int, default=2000, help="images per set (2000)")
-    q.add_argument("--epochs", type=positive_int, default=10, help="estimator epochs (10)")
+    q.add_argument(
+        "--epochs", type=positive_int, default=10, help="--test gaze estimator epochs (10)"
+    )
     q.add_argument(
         "--min-steps", type=non_negative_int, default=300, help="C2ST classifier steps, at least"
+    )
+    q.add_argument(
+        "--estimator-count",
+        type=positive_int,
+        help="fresh simulator eyes the preservation estimator trains on (4x --count, at most 8000)",
+    )
+    q.add_argument(
+        "--training-images",
+        dest="fresh",
+        action="store_false",
+        help="score the run's own training images, not fresh simulator eyes past them",
     )
     q.add_argument(
         "--gaze-model",
         dest="gaze_estimator",
         metavar="PATH",
         help="a saved gaze estimator (eval gaze --save-model) to read gaze for the "
-        "preservation score (default: train one on part of the synthetic images)",
+        "preservation score (default: train one on fresh simulator eyes, or on part of the "
+        "scored synthetic images)",
     )
     add_overwrite(q)
     add_seed(q)
@@ -272,6 +286,8 @@ def cmd_all(args: argparse.Namespace) -> int:
             "seed",
             "min_steps",
             "gaze_estimator",
+            "estimator_count",
+            "fresh",
             "overwrite",
         ),
         device=str(resolve_device(args.device)),

@@ -3,10 +3,14 @@
 - realism: classifier two-sample test and KID of raw synthetic vs real and of refined
   synthetic vs real (50% / 0 = indistinguishable), on real images the caller names
   (a held-out set is best; by default the run's own real training set);
-- preservation: how far refinement moves the pupil, and the gaze an estimator trained on
-  synthetic reads, when the synthetic set has gaze labels;
+- preservation: how far refinement moves the iris centre, and the gaze an estimator trained
+  on synthetic (under appearance jitter, to a plateau) reads, when the synthetic set has
+  gaze labels;
 - gaze: mean angular error on a labelled test set of estimators trained on raw and on
   refined synthetic images, when a test set with gaze is given (the paper's Table 2 setting).
+The synthetic side is scored on eyes the refiner never trained on whenever the run's
+synthetic file is a simulator file (fresh_set.fresh_stream): the stream past the file's
+last image; metrics["scored_on"] says which images were scored.
 """
 
 from __future__ import annotations
@@ -22,15 +26,19 @@ import numpy as np
 from simgan.atomic import atomic_path, check_output_path
 from simgan.data.dataset import DatasetReader
 from simgan.errors import SimganError
+from simgan.evaluate.fresh_set import Stream, fresh_stream
 from simgan.evaluate.gaze_estimation import (
     evaluate_gaze,
     load_gaze_estimator,
     train_gaze_estimator,
 )
 from simgan.evaluate.preservation import preservation
+from simgan.evaluate.preservation_estimator import train_preservation_estimator
 from simgan.evaluate.realism import c2st, kid
 from simgan.refine import load_refiner, refine_array
 from simgan.training.checkpoint import find_checkpoint, load_checkpoint
+
+ESTIMATOR_COUNT = 8000  # fresh eyes the preservation estimator trains on, at most by default
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,15 @@ def c2st_drawn(
     return c2st(real.first(n), fake.first(n), max_per_class=n, **kwargs)
 
 
+def _fresh_draw(stream: Stream, count: int) -> Drawn:
+    images, labels = stream.render(count)
+    return Drawn(images, labels, np.arange(len(images)))
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
 def evaluate_run(
     run: str | os.PathLike,
     *,
@@ -84,6 +101,8 @@ def evaluate_run(
     seed: int = 0,
     min_steps: int = 300,
     gaze_estimator: str | os.PathLike | None = None,
+    estimator_count: int | None = None,
+    fresh: bool = True,
     device: str = "cpu",
     write: bool = True,
     overwrite: bool = False,
@@ -96,7 +115,14 @@ def evaluate_run(
     replaced only with `overwrite` (checked before anything is computed).
     gaze_estimator: a file written by save_gaze_estimator (`simgan eval gaze --save-model`)
     that reads the gaze for the preservation score; by default one is trained on part of
-    the synthetic images. `device` runs the classifiers, feature network and estimators."""
+    the synthetic images.
+    Scored synthetic images (`scored_on` in the metrics): when `synthetic` is the run's own
+    training file and that file is a simulator file (fresh_set.fresh_stream) and `fresh`,
+    `count` new eyes from the stream past the file, which the refiner never saw, and the
+    preservation estimator trains on `estimator_count` further ones (default 4 * count, at
+    most ESTIMATOR_COUNT); otherwise images drawn
+    from the file (the run's training images when it is the training file: scored_on says
+    so). `device` runs the classifiers, feature network and estimators."""
     run = Path(run)
     data = load_checkpoint(find_checkpoint(run))["data"]
     if write:
@@ -109,7 +135,19 @@ def evaluate_run(
     # inputs that can fail are read before anything is computed
     estimator = None if gaze_estimator is None else load_gaze_estimator(gaze_estimator, device)
     refiner, _, _ = load_refiner(run)
-    drawn_syn = draw(synthetic, count, seed + 1)
+    training_file = _same_file(synthetic, data["synthetic"]["path"])
+    stream = fresh_stream(synthetic) if fresh and training_file else None
+    if stream is not None:
+        drawn_syn = _fresh_draw(stream, count)
+        scored_on = stream.describe(count)
+    else:
+        drawn_syn = draw(synthetic, count, seed + 1)
+        scored_on = (
+            f"the run's training images ({synthetic}: not a simulator file that can be "
+            "extended, so no fresh images; pass --synthetic a file the refiner did not train on)"
+            if training_file
+            else f"images of {synthetic}, which is not the run's training file"
+        )
     drawn_real = draw(real, count, seed)
     syn, labels = drawn_syn.images, drawn_syn.labels
     if estimator is not None and "gaze" not in labels:
@@ -126,6 +164,7 @@ def evaluate_run(
         "real": str(real),
         "real_count": int(len(real_images)),
         "synthetic_count": int(len(syn)),
+        "scored_on": scored_on,
         "seed": seed,
     }
     for name, fake in (("raw_synthetic", drawn_syn), ("refined", replace(drawn_syn, images=ref))):
@@ -141,14 +180,20 @@ def evaluate_run(
 
     gaze = labels.get("gaze")
     if gaze is not None:
+        record = None
+        if estimator is None and stream is not None:
+            if estimator_count is None:
+                estimator_count = min(ESTIMATOR_COUNT, 4 * count)
+            train_x, train_labels = stream.render(estimator_count, offset=count)
+            estimator, record = train_preservation_estimator(
+                train_x, train_labels["gaze"], seed=seed, device=device
+            )
+            record["trained_on"] = stream.describe(estimator_count, offset=count)
         out["preservation"] = preservation(
-            syn,
-            ref,
-            gaze,
-            estimator=estimator,
-            seed=seed,
-            train_kwargs={"epochs": epochs, "width": 0.5, "device": device},
+            syn, ref, gaze, estimator=estimator, seed=seed, train_kwargs={"device": device}
         )
+        if record is not None:
+            out["preservation"]["estimator"] = record
         if gaze_estimator is not None:
             out["preservation"]["gaze_estimator"] = str(gaze_estimator)
     if test is not None:
