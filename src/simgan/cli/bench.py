@@ -156,6 +156,14 @@ def _add_domain_gap(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train the refiner on the eyes preset's own schedule instead of the CPU budget",
     )
+    p.add_argument(
+        "--estimator-seeds",
+        dest="n_estimators",
+        type=positive_int,
+        default=1,
+        help="gaze estimators per training set and seed, each with its own seed (1); the "
+        "summary gives each arm's spread over them",
+    )
     add_device(p, default="cpu", help="estimator device: cpu (default), cuda")
     p.set_defaults(func=cmd_domain_gap)
 
@@ -171,7 +179,8 @@ def cmd_domain_gap(args: argparse.Namespace) -> int:
     budget = () if args.full_budget else CPU_BUDGET
     names = ("seeds", "count", "target_count", "style", "epochs", "min_steps", "width")
     result = run_bench_domain_gap(
-        **option_values(args, *names, "out", "device"), overrides=budget + tuple(args.overrides)
+        **option_values(args, *names, "out", "device", "n_estimators"),
+        overrides=budget + tuple(args.overrides),
     )
     return _show(result, args, format_summary)
 

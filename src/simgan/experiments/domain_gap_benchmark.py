@@ -2,6 +2,7 @@
 
     simgan bench domain-gap --json              # seeds 0,1,2 at a CPU-sized budget (see below)
     simgan bench domain-gap --seeds 0 --json    # one seed, a quick look
+    simgan bench domain-gap --estimator-seeds 3 --json  # 3 estimators per arm and seed
     simgan bench domain-gap --full-budget --count 20000 --epochs 20 --width 1 --json
         # the paper's networks and the eyes preset's schedule (a GPU job)
 
@@ -15,8 +16,12 @@ Per seed:
 3. a refiner trained (eyes preset, CPU-sized budget unless --set says otherwise) with the
    synthetic eyes against half A's images, without labels; the synthetic eyes refined;
 4. the same gaze estimator recipe trained on raw synthetic, on refined synthetic and on
-   half A with labels (the oracle), each scored on half B;
-gap_closed = (E_syn - E_ref) / (E_syn - E_oracle) from the mean angular errors.
+   half A with labels (the oracle), each scored on half B; with --estimator-seeds K, K
+   estimators per arm (seeds seed + 1000 k, the same k for every arm), since one
+   estimator's own seed noise (0.1-0.3 deg) is the size of the gap it measures;
+gap_closed = (E_syn - E_ref) / (E_syn - E_oracle) from the mean angular errors (each arm's
+mean over its estimators); per seed also the gap and the improvement in degrees and the
+share closed, each as mean +- std over the estimator seeds.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from typing import Any
 from simgan.config import load_config
 from simgan.data.eyes import render_eyes
 from simgan.errors import SimganError
-from simgan.evaluate import domain_gap_errors, make_target_domain, train_gaze_estimator
+from simgan.evaluate import make_target_domain, train_gaze_estimator
+from simgan.evaluate.estimator_seeds import errors_over_estimator_seeds
 from simgan.experiments.budgets import EYES_CPU_BUDGET, MIN_ESTIMATOR_STEPS
 from simgan.experiments.pipeline import refine_with, train_refiner, write_training_sets
 from simgan.experiments.seeds import json_safe, mean_std, pct
@@ -43,6 +49,14 @@ CPU_BUDGET = (*EYES_CPU_BUDGET, "log.log_every=10")
 # Every gaze estimator trains for at least MIN_ESTIMATOR_STEPS optimizer steps (budgets.py).
 TARGET_SEED_OFFSET = 1000  # the target domain renders a different simulator stream
 NAMES = ("synthetic", "refined", "oracle")
+ESTIMATOR_SEED_STEP = 1000  # estimator k of a seed trains with seed + 1000 k
+
+
+def estimator_seeds(seed: int, count: int) -> tuple[int, ...]:
+    """The estimator seeds of one benchmark seed: seed, seed + 1000, ... (count of them)."""
+    if count < 1:
+        raise SimganError(f"--estimator-seeds {count}: need at least 1")
+    return tuple(seed + ESTIMATOR_SEED_STEP * k for k in range(count))
 
 
 def run_one_seed(
@@ -57,8 +71,11 @@ def run_one_seed(
     overrides: tuple[str, ...],
     device: str,
     min_steps: int = MIN_ESTIMATOR_STEPS,
+    n_estimators: int = 1,
 ) -> dict[str, Any]:
-    """One seed of the benchmark in `folder`; returns errors per training set and gap_closed."""
+    """One seed of the benchmark in `folder`; returns errors per training set and gap_closed
+    (n_estimators estimators per training set; see errors_over_estimator_seeds)."""
+    seeds = estimator_seeds(seed, n_estimators)
     if target_count < 4:
         raise SimganError(f"--target-count {target_count}: need at least 4 target images")
     folder = Path(folder)
@@ -79,13 +96,19 @@ def run_one_seed(
     run = train_refiner(cfg, sets, folder, echo=False)
     refined = refine_with(run, syn)
 
-    def fit(x, g):
+    def fit(x, g, estimator_seed):
         return train_gaze_estimator(
-            x, g, epochs=epochs, width=width, seed=seed, device=device, min_steps=min_steps
+            x,
+            g,
+            epochs=epochs,
+            width=width,
+            seed=estimator_seed,
+            device=device,
+            min_steps=min_steps,
         )
 
     g_syn, g_tgt = syn_labels["gaze"], target_labels["gaze"]
-    errors = domain_gap_errors(
+    errors = errors_over_estimator_seeds(
         {
             "synthetic": (syn, g_syn),
             "refined": (refined, g_syn),
@@ -94,6 +117,7 @@ def run_one_seed(
         target[half:],
         g_tgt[half:],
         train_fn=fit,
+        seeds=seeds,
     )
     return {"seed": seed, "run": str(run), **errors}
 
@@ -110,8 +134,10 @@ def run_bench_domain_gap(
     overrides: tuple[str, ...] = CPU_BUDGET,
     out: str | None = None,
     device: str = "cpu",
+    n_estimators: int = 1,
 ) -> dict[str, Any]:
     """Run the benchmark once per seed; returns the JSON-ready result."""
+    estimator_seeds(0, n_estimators)  # a bad count fails before any work
     # the oracle's training half is as large as the synthetic set: with fewer images the
     # oracle is starved of data, not of domain, and stops being the ceiling it stands for
     target_count = target_count or 2 * count
@@ -132,6 +158,7 @@ def run_bench_domain_gap(
                 width=width,
                 overrides=tuple(overrides),
                 device=device,
+                n_estimators=n_estimators,
             )
             if not out:
                 del row["run"]
@@ -144,13 +171,23 @@ def run_bench_domain_gap(
         "target_count": target_count,
         "test_count": target_count - target_count // 2,
         "style": style,
-        "estimator": {"epochs": epochs, "min_steps": min_steps, "width": width},
+        "estimator": {
+            "epochs": epochs,
+            "min_steps": min_steps,
+            "width": width,
+            "estimator_seeds_per_arm": n_estimators,
+        },
         "overrides": list(overrides),
         "per_seed": per_seed,
         "mean_angular_error_deg": {
             k: mean_std([r[k]["mean_angular_error_deg"] for r in per_seed]) for k in NAMES
         },
         "gap_closed": mean_std([r["gap_closed"] for r in per_seed]),
+        "estimator_spread_deg": {
+            k: mean_std([r[k]["std_over_estimators"] for r in per_seed]) for k in NAMES
+        },
+        "gap_deg": mean_std([r["gap_deg"]["mean"] for r in per_seed]),
+        "improvement_deg": mean_std([r["improvement_deg"]["mean"] for r in per_seed]),
     }
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     return json_safe(result)
@@ -168,9 +205,21 @@ def format_summary(r: dict[str, Any]) -> str:
         f"domain-gap benchmark (style {r['style']}), seeds {r['seeds']}, "
         f"{r['synthetic_count']} synthetic eyes, {r['test_count']} held-out target eyes:"
     ]
+    spread = r.get("estimator_spread_deg", {})
     for k, name in names.items():
-        lines.append(f"  {name:<32}{e[k]['mean']:6.2f} deg +- {e[k]['std']:.2f}")
+        line = f"  {name:<32}{e[k]['mean']:6.2f} deg +- {e[k]['std']:.2f}"
+        if spread.get(k, {}).get("mean") is not None:
+            line += f" (estimator seeds: +- {spread[k]['mean']:.2f})"
+        lines.append(line)
+    for key, name in (
+        ("gap_deg", "gap (raw - labelled target)"),
+        ("improvement_deg", "raw - refined"),
+    ):
+        v = r.get(key) or {}
+        if v.get("mean") is not None:
+            lines.append(f"  {name:<32}{v['mean']:6.2f} deg +- {v['std']:.2f}")
     g = r["gap_closed"]
     name = "share of the gap closed"
     lines.append(f"  {name:<32}{pct(g['mean'])}% +- {pct(g['std'])}")
+    lines.append("  (+- : std over seeds; estimator seeds: mean std over estimators per seed)")
     return "\n".join(lines)
