@@ -4,14 +4,18 @@
     python benchmarks/bench_eyes_holdout.py --full-budget --count 100000   # a GPU job
 
 1. the real, unlabeled set (default ../shared/data/real/mpiigaze_p00_36x60, 3,000 patches
-   36x60) and the holdout (default ../shared/data/holdout, 244 patches of other people, 36x60
-   and 35x55) are imported at 35x55, stretched as the 35x55 holdout itself was made;
-2. --count synthetic eyes with gaze labels from the built-in simulator;
+   36x60) and the holdout (default ../shared/data/holdout/mpiigaze_mixed_HxW for --size HxW
+   when that folder exists: 100 patches of other people at the default 36x60; else all of
+   ../shared/data/holdout) are imported at --size (default 36x60, the real patches' own
+   size), stretched where a patch has another size; the JSON lists under "resampled" every
+   set that was, since a two-sample test tells resampling blur from no blur;
+2. --count synthetic eyes with gaze labels from the built-in simulator, rendered at --size;
 3. a refiner trains against the real set only (eyes preset; on a CPU the budget of
    simgan.experiments.budgets.EYES_CPU_BUDGET unless --full-budget; --set overrides either);
 4. `simgan eval all RUN --real holdout.h5`: classifier two-sample test and KID of raw and of
-   refined synthetic against the holdout, label preservation; then the HTML report, whose
-   grids show synthetic | refined | holdout.
+   refined synthetic against the holdout, label preservation, on fresh simulator eyes past
+   the training file (scored_on); then the HTML report, whose grids show synthetic |
+   refined | holdout.
 Nothing trains or is tuned on the holdout. Prints one JSON object.
 """
 
@@ -23,7 +27,27 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+NATIVE_SIZE = (36, 60)  # MPIIGaze normalized eye patches
+
+
+def default_holdout(size: tuple[int, int]) -> Path:
+    """The holdout folder of patches already at `size`, else the whole holdout."""
+    native = SHARED / "holdout" / f"mpiigaze_mixed_{size[0]}x{size[1]}"
+    return native if native.is_dir() else SHARED / "holdout"
+
+
+def source_sizes(path: str | Path) -> set[tuple[int, int]]:
+    """(H, W) of the images in an .npz file or an image folder (recursive), before import."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        with np.load(path) as z:
+            return {tuple(z[k].shape[1:3]) for k in z.files if z[k].ndim >= 3}
+    files = [p for p in sorted(path.rglob("*")) if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+    return {cv2.imread(str(p), cv2.IMREAD_UNCHANGED).shape[:2] for p in files}
 
 
 def main() -> None:
@@ -41,10 +65,10 @@ def main() -> None:
     ap.add_argument(
         "--real", default=str(SHARED / "real/mpiigaze_p00_36x60/test_images_36x60_uint8.npz")
     )
-    ap.add_argument("--holdout", default=str(SHARED / "holdout"))
+    ap.add_argument("--holdout", help="holdout folder (default: see step 1)")
     ap.add_argument("--out", required=True, help="folder for the datasets, run and report")
     ap.add_argument("--count", type=int, default=4000, help="synthetic eyes (4000)")
-    ap.add_argument("--size", type=parse_size, default=(35, 55))
+    ap.add_argument("--size", type=parse_size, default=NATIVE_SIZE, help="HxW of every set (36x60)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--full-budget", action="store_true", help="the eyes preset's schedule")
@@ -53,9 +77,15 @@ def main() -> None:
     t0 = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    holdout = Path(args.holdout) if args.holdout else default_holdout(args.size)
+    resampled = [
+        name
+        for name, src in (("real", args.real), ("holdout", holdout))
+        if source_sizes(src) != {tuple(args.size)}
+    ]
     kw = {"size": args.size, "fit_mode": "stretch", "domain": "real", "overwrite": True}
     import_npz(args.real, out / "real.h5", **kw)
-    import_folder(args.holdout, out / "holdout.h5", recursive=True, **kw)
+    import_folder(holdout, out / "holdout.h5", recursive=True, **kw)
     syn = write_synthetic_eyes(
         out / "synthetic.h5", args.count, seed=args.seed, size=args.size, overwrite=True
     )
@@ -72,6 +102,10 @@ def main() -> None:
         "benchmark": "eyes_holdout",
         "seed": args.seed,
         "synthetic_count": args.count,
+        "size": f"{args.size[0]}x{args.size[1]}",
+        "holdout": str(holdout),
+        "resampled": resampled,
+        "scored_on": metrics["scored_on"],
         "overrides": [*budget, *args.overrides],
         **{k: metrics[k] for k in keep if k in metrics},
         "run": str(run),
