@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,11 +11,12 @@ from scipy import ndimage
 
 from simgan.cli import main
 from simgan.data import DatasetReader, landmark_names
-from simgan.data.eyes import LANDMARK_NAMES, render_eyes, write_synthetic_eyes
+from simgan.data.eyes import DEFAULT_PROFILE, LANDMARK_NAMES, render_eyes, write_synthetic_eyes
 from simgan.data.gaze_conventions import vector_to_pitchyaw
 from simgan.errors import SimganError
 
 L = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+LEFT_EYES = replace(DEFAULT_PROFILE, mirror_share=0.0)
 UPPER = ["corner_inner", *(f"lid_upper_{k}" for k in range(7)), "corner_outer"]
 LOWER = ["corner_inner", *(f"lid_lower_{k}" for k in range(7)), "corner_outer"]
 
@@ -54,14 +56,24 @@ def test_shapes_and_dtypes(size):
 
 
 def test_gaze_range_and_convention():
-    _, labels = render_eyes(600, seed=2)
+    _, labels = render_eyes(600, seed=2, pitch_range=(-35, 15), yaw_range=(-35, 35))
     pitch, yaw = np.degrees(vector_to_pitchyaw(labels["gaze"])).T
     assert -35.01 <= pitch.min() < -30 and 10 < pitch.max() <= 15.01
     assert -35.01 <= yaw.min() < -30 and 30 < yaw.max() <= 35.01
+    _, default = render_eyes(600, seed=2)  # the default profile: MPIIGaze's ranges
+    pitch, yaw = np.degrees(vector_to_pitchyaw(default["gaze"])).T
+    (p0, p1), (y0, y1) = DEFAULT_PROFILE.pitch_range, DEFAULT_PROFILE.yaw_range
+    assert p0 - 0.01 <= pitch.min() < p0 + 2 and p1 - 2 < pitch.max() <= p1 + 0.01
+    assert y0 - 0.01 <= yaw.min() < y0 + 2 and y1 - 2 < yaw.max() <= y1 + 0.01
     assert (labels["gaze"][:, 2] < 0).all()  # looking toward the camera
-    _, fixed = render_eyes(5, seed=2, pitch_range=(10, 10), yaw_range=(-20, -20))
+    # the ranges are the left eye's; a right eye is its mirror image, yaw negated
+    _, fixed = render_eyes(12, seed=2, pitch_range=(10, 10), yaw_range=(-20, -20))
+    sign = np.where(fixed["side"] == 1, -1, 1)
+    assert 0 < fixed["side"].sum() < 12
     np.testing.assert_allclose(
-        np.degrees(vector_to_pitchyaw(fixed["gaze"])), [[10, -20]] * 5, atol=1e-4
+        np.degrees(vector_to_pitchyaw(fixed["gaze"])),
+        np.stack([np.full(12, 10), -20 * sign], 1),
+        atol=1e-4,
     )
 
 
@@ -82,8 +94,9 @@ def test_pupil_moves_with_yaw_and_pitch():
     """x is the image's right: a gaze with x > 0 (negative yaw) puts the pupil on the right;
     pitch > 0 looks up, so the pupil goes up (smaller y)."""
     n = 40
-    right, lab_r = render_eyes(n, seed=3, pitch_range=(0, 0), yaw_range=(-30, -30))
-    left, lab_l = render_eyes(n, seed=3, pitch_range=(0, 0), yaw_range=(30, 30))
+    one = {"profile": LEFT_EYES, "pitch_range": (0, 0)}
+    right, lab_r = render_eyes(n, seed=3, yaw_range=(-30, -30), **one)
+    left, lab_l = render_eyes(n, seed=3, yaw_range=(30, 30), **one)
     assert (lab_r["gaze"][:, 0] > 0).all()
     dx = [dark_blob_center(right[i])[0] - dark_blob_center(left[i])[0] for i in range(n)]
     assert np.mean(np.array(dx) > 1) >= 0.95 and np.median(dx) > 8
@@ -93,7 +106,7 @@ def test_pupil_moves_with_yaw_and_pitch():
     assert (shift > 8).all()
 
     down, lab_d = render_eyes(n, seed=3, pitch_range=(-30, -30), yaw_range=(0, 0))
-    up, lab_u = render_eyes(n, seed=3, pitch_range=(10, 10), yaw_range=(0, 0))
+    up, lab_u = render_eyes(n, seed=3, pitch_range=(10, 10), yaw_range=(0, 0))  # both sides
     dy = [dark_blob_center(down[i])[1] - dark_blob_center(up[i])[1] for i in range(n)]
     assert np.mean(np.array(dy) > 1) >= 0.95 and np.median(dy) > 4
     shift = (
@@ -121,10 +134,13 @@ def test_pupil_landmark_is_on_the_dark_blob():
 def test_eyelid_landmarks_bracket_the_pupil():
     _, labels = render_eyes(400, seed=5)
     inside = []
-    for lm in labels["landmarks"]:
+    assert 0.4 < labels["side"].mean() < 0.6  # both eye sides, as MPIIGaze holds them
+    for lm, side in zip(labels["landmarks"], labels["side"], strict=True):
         x, y = lm[L["pupil_center"]]
-        inside.append(lid_y_at(lm, UPPER, x) < y < lid_y_at(lm, LOWER, x))
-        assert lm[L["corner_inner"], 0] < x < lm[L["corner_outer"], 0]
+        upper, lower = (UPPER, LOWER) if side == 0 else (UPPER[::-1], LOWER[::-1])
+        inside.append(lid_y_at(lm, upper, x) < y < lid_y_at(lm, lower, x))
+        inner, outer = lm[L["corner_inner"], 0], lm[L["corner_outer"], 0]
+        assert (inner < x < outer) if side == 0 else (outer < x < inner)
         upper = lm[[L[f"lid_upper_{k}"] for k in range(7)]]
         lower = lm[[L[f"lid_lower_{k}"] for k in range(7)]]
         assert (upper[:, 1] < lower[:, 1]).all()  # the upper lid is above the lower one
@@ -161,7 +177,8 @@ def test_write_file_streams_the_same_pictures(tmp_path):
         assert data.attrs["domain"] == "synthetic"
         assert data.attrs["source"] == "simgan eye simulator"
         assert landmark_names(data.attrs) == list(LANDMARK_NAMES)
-        assert json.loads(data.attrs["gaze_range_deg"]) == {"pitch": [-35, 15], "yaw": [-35, 35]}
+        assert json.loads(data.attrs["gaze_range_deg"]) == {"pitch": [-20, 0], "yaw": [-12, 12]}
+        assert json.loads(data.attrs["eye_profile"]) == DEFAULT_PROFILE.to_dict()
 
 
 def test_cli_writes_and_refuses_to_overwrite(tmp_path, capsys):
@@ -169,7 +186,7 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path, capsys):
     assert main(["synth", "eyes", "--count", "20", "--out", str(out), "--seed", "3"]) == 0
     with DatasetReader(out) as r:
         assert len(r) == 20 and r.image_shape == (35, 55, 1)
-        assert r.label_names == ["gaze", "head_pose", "landmarks"]
+        assert r.label_names == ["gaze", "head_pose", "landmarks", "side"]
         first = r.read(0, 20)[0]
     assert first.tobytes() == render_eyes(20, seed=3)[0].tobytes()
     before = out.read_bytes()

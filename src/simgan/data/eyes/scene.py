@@ -28,6 +28,7 @@ from simgan.data.eyes.params import (
     PARAM_STREAM,
     PARAMS,
 )
+from simgan.data.eyes.profile import EyeProfile
 
 
 @dataclass
@@ -158,19 +159,18 @@ def _lights_and_glints(p: dict[str, np.ndarray], gaze: np.ndarray, px) -> tuple:
     return lights[0], np.stack(glints, 1)
 
 
-def make_scene(
-    keys: np.ndarray,
-    size: tuple[int, int],
-    pitch_range: tuple[float, float],
-    yaw_range: tuple[float, float],
-) -> EyeScene:
+def make_scene(keys: np.ndarray, size: tuple[int, int], profile: EyeProfile) -> EyeScene:
     """Draw the parameters of one image per key and work out its geometry and labels.
 
-    keys: (n,) uint64 image keys; size: (H, W); ranges in degrees.
+    keys: (n,) uint64 image keys; size: (H, W); profile: the ranges to draw from.
     """
     h, w = size
     u = uniform(keys, PARAM_STREAM, len(PARAMS))
-    p = {name: lo + (hi - lo) * u[:, i] for i, (name, lo, hi) in enumerate(PARAMS)}
+    p = {}
+    for i, (name, _, _) in enumerate(PARAMS):
+        lo, hi = profile.range_of(name)
+        p[name] = lo + (hi - lo) * u[:, i]
+    pitch_range, yaw_range = profile.pitch_range, profile.yaw_range
     pitch = np.radians(pitch_range[0] + (pitch_range[1] - pitch_range[0]) * p["gaze_pitch"])
     yaw = np.radians(yaw_range[0] + (yaw_range[1] - yaw_range[0]) * p["gaze_yaw"])
     gaze = _pitchyaw_to_vector(pitch, yaw)

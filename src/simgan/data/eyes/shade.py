@@ -9,10 +9,12 @@ divided by its gradient in pixels; one pass instead of the 4-16 of supersampling
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from simgan.data.eyes.counter_rng import pixel_noise, uniform
 from simgan.data.eyes.params import LANDMARK_NAMES
+from simgan.data.eyes.profile import EyeProfile
 from simgan.data.eyes.scene import EyeScene
 
 F32 = np.float32
@@ -123,7 +125,7 @@ def _iris(scene: EyeScene, eye: np.ndarray, light_eye, x, y, near: np.ndarray) -
 
 
 def shade(scene: EyeScene, keys: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Render the scenes: returns uint8 (n, H, W)."""
+    """Render the scenes, up to the camera's last steps (see camera): uint8 (n, H, W)."""
     h, w = size
     p, cols = scene.p, scene.cols
     s = _c(scene.scale)
@@ -187,6 +189,7 @@ def shade(scene: EyeScene, keys: np.ndarray, size: tuple[int, int]) -> np.ndarra
     brow = np.clip(1 - dbrow * dbrow, 0, None) * (F32(0.75) + F32(0.25) * texture)
     skin *= 1 - brow_on * brow
     below = (ys - _cols(cols["lower"])) / s  # mm below the lower lid
+    skin *= 1 + _c(p["cheek"]) * np.clip((below - F32(2.0)) / F32(6.0), 0, 1)
     fold = np.clip(1 - ((below - F32(4.0)) / F32(2.0)) ** 2, 0, None)
     skin *= 1 - _c(p["under_eye"]) * fold * _cols(cols["crease_fade"])
 
@@ -207,33 +210,24 @@ def shade(scene: EyeScene, keys: np.ndarray, size: tuple[int, int]) -> np.ndarra
     # -- camera: blur, contrast and tone curve, sensor noise, 8-bit ------------------------
     img = _blur(_blur(img, _c(p["blur"])), _c(p["blur"]))
     img = (img - F32(0.5)) * _c(p["contrast"]) + (F32(0.5) + _c(p["brightness"]))
-    img = np.clip(img, 0, 1)
-    # MPIIGaze equalizes the histograms of its patches: do it to a random share of ours,
-    # before the noise, with a clip limit so that flat skin is not blown up
-    img = _equalize(img, np.clip(2 * p["equalize"] - 0.3, 0, 1))
     img += _c(p["tone"]) * img * (1 - img)
     img += _c(p["noise"]) * pixel_noise(keys, NOISE_STREAM, h * w).reshape(-1, h, w)
     return (np.clip(img, 0, 1) * F32(255) + F32(0.5)).astype(np.uint8)
 
 
-def _equalize(img: np.ndarray, strength: np.ndarray, clip: float = 4.0) -> np.ndarray:
-    """Contrast-limited histogram equalization of each image, blended by strength (n,).
-
-    img: (n, H, W) float32 in [0, 1]. A 256-bin histogram per image, its bins clipped at
-    `clip` times the mean bin (the excess spread evenly), maps each value through its
-    cumulative share, interpolated within the bin so that the output stays continuous.
-    """
-    n = len(img)
-    v = img.reshape(n, -1) * F32(255.999)
-    q = v.astype(np.intp)  # (n, P) bin of each pixel
-    pixels = q.shape[1]
-    hist = np.bincount((q + (np.arange(n) * 256)[:, None]).ravel(), minlength=n * 256)
-    hist = hist.reshape(n, 256).astype(np.float64)
-    limit = clip * pixels / 256
-    excess = np.clip(hist - limit, 0, None).sum(1, keepdims=True)
-    hist = np.minimum(hist, limit) + excess / 256
-    below = (hist.cumsum(1) - hist) / pixels  # share of pixels in lower bins
-    share = (hist / pixels).astype(F32)
-    out = np.take_along_axis(below.astype(F32), q, 1) + (v - q) * np.take_along_axis(share, q, 1)
-    out = out.reshape(img.shape)
-    return img + _c(strength) * (out - img)
+def camera(images: np.ndarray, profile: EyeProfile) -> np.ndarray:
+    """The last steps of MPIIGaze's pipeline on uint8 (n, H, W), in place: histogram
+    equalization per image (its normalization ends with cv2.equalizeHist), then optional
+    JPEG (as some copies of it are stored). Run after mirroring: JPEG blocks are not
+    symmetric."""
+    if not profile.equalize and not profile.jpeg_quality:
+        return images
+    params = [cv2.IMWRITE_JPEG_QUALITY, profile.jpeg_quality]
+    for i, im in enumerate(images):
+        if profile.equalize:
+            im = cv2.equalizeHist(im)
+        if profile.jpeg_quality:
+            ok, buf = cv2.imencode(".jpg", im, params)
+            im = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        images[i] = im
+    return images
