@@ -16,6 +16,9 @@ from simgan.cli._common import (
     parse_size,
     positive_int,
 )
+from simgan.errors import SimganError
+
+FIT_IMAGES = 3000  # real patches the --like fit measures (a random subset of larger sets)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,16 +32,48 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="grayscale eye patches with exact gaze, landmark and head-pose labels",
         description="Procedural eye patches in the style of UnityEyes: the iris moves and "
         "foreshortens with gaze, the eyelids follow it. Gaze in the MPIIGaze normalized "
-        "frame, default pitch -35..15 and yaw -35..35 degrees. The same seed gives the same "
-        "file, byte for byte in its images and labels.",
+        "frame. The defaults are calibrated to MPIIGaze's normalized patches (both eye "
+        "sides, equalized, gaze pitch -20..0 and yaw -12..12 degrees); --like fits them to "
+        "your own unlabeled real set, --profile reuses a fit. The same seed and profile give "
+        "the same file, byte for byte in its images and labels.",
     )
     _count_out_seed(q)
-    q.add_argument("--size", type=parse_size, default=(35, 55), help="HEIGHTxWIDTH (default 35x55)")
-    _add_range(q, "--pitch-range", "gaze pitch range in degrees, up is positive (default -35 15)")
+    q.add_argument(
+        "--size",
+        type=parse_size,
+        default=None,
+        help="HEIGHTxWIDTH (default 35x55, or the --like set's size)",
+    )
+    q.add_argument("--profile", metavar="FILE", default=None, help="eye profile JSON to draw from")
+    q.add_argument(
+        "--like",
+        metavar="REAL.h5",
+        default=None,
+        help="fit the profile to this unlabeled real dataset first (simgan import ...); "
+        "prints the fitted settings and the distance before and after",
+    )
+    q.add_argument(
+        "--save-profile",
+        metavar="FILE",
+        default=None,
+        help="where --like saves the fitted profile (default: OUT with .profile.json)",
+    )
+    q.add_argument(
+        "--fit-evaluations",
+        type=positive_int,
+        default=1200,
+        help="renders of 400 eyes the --like fit may try (default 1200, a few minutes)",
+    )
+    q.add_argument(
+        "--no-check",
+        action="store_true",
+        help="with --like: skip the two-sample test and KID before and after the fit",
+    )
+    _add_range(q, "--pitch-range", "gaze pitch range in degrees, up is positive (default -20 0)")
     _add_range(
         q,
         "--yaw-range",
-        "gaze yaw range in degrees, toward the image's left is positive (default -35 35)",
+        "gaze yaw range in degrees, toward the image's left is positive (default -12 12)",
     )
     q.add_argument(
         "--chunk", type=positive_int, default=4096, help="images per write (default 4096)"
@@ -76,9 +111,14 @@ def _add_range(q: argparse.ArgumentParser, option: str, help: str) -> None:
 def cmd_eyes(args: argparse.Namespace) -> int:
     """Render synthetic eyes into a dataset file, with a progress bar on a terminal."""
     from simgan.atomic import check_output_path
-    from simgan.data.eyes import PITCH_RANGE_DEG, YAW_RANGE_DEG, write_synthetic_eyes
+    from simgan.data.eyes import DEFAULT_PROFILE, DEFAULT_SIZE, load_profile, write_synthetic_eyes
 
     check_output_path(args.out, args.overwrite)  # fail before any rendering
+    profile = load_profile(args.profile) if args.profile else DEFAULT_PROFILE
+    size = args.size
+    if args.like:
+        profile, size = _fit_like(args, profile)
+    size = size or DEFAULT_SIZE
     bar = None
     if not args.quiet and sys.stderr.isatty():
         from tqdm import tqdm
@@ -94,21 +134,90 @@ def cmd_eyes(args: argparse.Namespace) -> int:
         path = write_synthetic_eyes(
             args.out,
             args.count,
-            **option_values(args, "seed", "size", "overwrite", "chunk", "workers"),
-            pitch_range=tuple(args.pitch_range or PITCH_RANGE_DEG),
-            yaw_range=tuple(args.yaw_range or YAW_RANGE_DEG),
+            size=size,
+            profile=profile,
+            **option_values(args, "seed", "overwrite", "chunk", "workers"),
+            pitch_range=args.pitch_range,
+            yaw_range=args.yaw_range,
             progress=progress,
         )
     finally:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
-    h, w = args.size
+    h, w = size
     print(
         f"wrote {path}: {args.count} eyes {h}x{w}, seed {args.seed}, "
         f"{seconds:.1f} s ({args.count / max(seconds, 1e-9):.0f} images/s)"
     )
     return 0
+
+
+def _fit_like(args: argparse.Namespace, start_profile):
+    """Fit the profile to the --like set; print and save it. Returns (profile, size)."""
+    from pathlib import Path
+
+    from simgan.atomic import check_output_path
+    from simgan.data.eyes import fit_profile, render_eyes, save_profile
+    from simgan.data.eyes.fit import FIT_SEED
+    from simgan.evaluate.run_eval import draw
+
+    saved = Path(args.save_profile or Path(args.out).with_suffix(".profile.json"))
+    check_output_path(saved, args.overwrite)
+    real = draw(args.like, FIT_IMAGES, args.seed).images
+    h, w = real.shape[1:3]
+    if args.size is not None and tuple(args.size) != (h, w):
+        raise SimganError(
+            f"--like {args.like} holds {h}x{w} patches but --size is "
+            f"{args.size[0]}x{args.size[1]}: the fit renders at the real set's size; "
+            f"leave out --size, or import the real set at the size you want"
+        )
+    if real.shape[-1] != 1:
+        raise SimganError(f"--like {args.like}: the eye simulator draws grayscale; got color")
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    say(f"fitting the eye profile to {len(real)} patches of {args.like} ({h}x{w}) ...")
+    result = fit_profile(
+        real,
+        start_profile,
+        evaluations=args.fit_evaluations,
+        progress=lambda k, d: say(f"  pass {k}: statistics distance {d:.2f}"),
+    )
+    summary = result.summary()
+    if not args.no_check:
+        for when, prof in (("before", start_profile), ("after", result.profile)):
+            fake, _ = render_eyes(len(real), FIT_SEED + 1, (h, w), profile=prof)
+            summary[f"c2st_{when}"], summary[f"kid_{when}"] = _distances(real, fake, args.seed)
+    fitted = result.profile.to_dict()
+    say(
+        f"fitted: gaze pitch {_pair(fitted['pitch_range'])}, yaw {_pair(fitted['yaw_range'])}"
+        f" deg; right-eye share {fitted['mirror_share']:.2f}; equalize {fitted['equalize']}; "
+        f"jpeg quality {fitted['jpeg_quality'] or 'none'}"
+    )
+    for name, r in fitted["ranges"].items():
+        if tuple(r) != start_profile.range_of(name):
+            old = start_profile.range_of(name)
+            say(f"  {name}: {_pair(old)} -> {_pair(r)}")
+    say(f"statistics distance {summary['distance_before']} -> {summary['distance_after']}")
+    if not args.no_check:
+        say(
+            f"two-sample test {summary['c2st_before']:.1%} -> {summary['c2st_after']:.1%}, "
+            f"KID {summary['kid_before']:.5f} -> {summary['kid_after']:.5f}"
+        )
+    save_profile(result.profile, saved, overwrite=args.overwrite, like=str(args.like), **summary)
+    say(f"saved the profile to {saved} (reuse: --profile {saved})")
+    return result.profile, (h, w)
+
+
+def _pair(r) -> str:
+    return f"{r[0]:.3g}..{r[1]:.3g}"
+
+
+def _distances(real, fake, seed: int) -> tuple[float, float]:
+    """Two-sample test accuracy and KID of fake against real (uint8 (N, H, W, 1))."""
+    from simgan.evaluate.realism import c2st, kid
+
+    acc = c2st(real, fake, seed=seed)["c2st_accuracy"]
+    return round(float(acc), 4), round(float(kid(real, fake, seed=seed)["kid"]), 6)
 
 
 def cmd_digits(args: argparse.Namespace) -> int:
