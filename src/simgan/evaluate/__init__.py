@@ -7,7 +7,9 @@
   appearance-invariant estimator reads (`preservation`, `train_preservation_estimator`);
   `darker_lashes` is an appearance-only probe to check such yardsticks with;
 - domain_gap: a labelled "target camera" domain made from simulator output
-  (`make_target_domain`) and the share of the gap refinement closes (`gap_closed`).
+  (`make_target_domain`) and the share of the gap refinement closes (`gap_closed`);
+  estimator_seeds: the same over several estimator seeds per arm, with their spread;
+- fresh_set: simulator eyes past a run's training file, which its refiner never saw.
 
 All functions take uint8 images (N, H, W, C) as stored in dataset files; networks see
 image / 127.5 - 1.
