@@ -21,6 +21,8 @@ BLUR_SIGMA = 1.2
 SHARPEN = 0.8  # the blend factor goes down to -this (unsharp mask)
 NOISE_MAX = 0.08  # noise standard deviation, in [-1, 1] units
 LASH_SHARE = 0.5  # share of images that get a dark lash-like arc
+LASH_DEPTH = (0.3, 0.9)  # the arc multiplies grey levels by 1 - U(these)
+LASH_THICK_PX = (1.5, 4.0)
 
 
 def _uniform(n: int, lo: float, hi: float, device: torch.device) -> torch.Tensor:
@@ -47,14 +49,14 @@ def _shading(n: int, h: int, w: int, device: torch.device) -> torch.Tensor:
 
 def _lash_arc(n: int, h: int, w: int, device: torch.device) -> torch.Tensor:
     """A multiplicative field darkening a thin arc (a lash line) in the upper half of
-    LASH_SHARE of the images: y = y0 + bend * ((x - x0) / w)^2, 1.5-4 px thick."""
+    LASH_SHARE of the images: y = y0 + bend * ((x - x0) / w)^2, LASH_THICK_PX thick."""
     yy = torch.arange(h, device=device, dtype=torch.float32).view(1, 1, h, 1)
     xx = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, 1, w)
     y0 = _uniform(n, 0.15 * h, 0.55 * h, device)
     x0 = _uniform(n, 0.3 * w, 0.7 * w, device)
     bend = _uniform(n, 0.0, 0.8 * h, device)
-    thick = _uniform(n, 1.5, 4.0, device)
-    depth = _uniform(n, 0.3, 0.9, device) * (torch.rand(n, 1, 1, 1, device=device) < LASH_SHARE)
+    thick = _uniform(n, *LASH_THICK_PX, device)
+    depth = _uniform(n, *LASH_DEPTH, device) * (torch.rand(n, 1, 1, 1, device=device) < LASH_SHARE)
     line = y0 + bend * ((xx - x0) / w) ** 2
     inside = ((yy - line).abs() <= thick / 2).float()
     return 1 - depth * inside
