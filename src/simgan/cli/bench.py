@@ -159,6 +159,7 @@ def _add_domain_gap(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--estimator-seeds",
         dest="n_estimators",
+        metavar="K",
         type=positive_int,
         default=1,
         help="gaze estimators per training set and seed, each with its own seed (1); the "
