@@ -60,10 +60,10 @@ def test_fit_recovers_the_camera_side_and_framing(target):
 @pytest.mark.slow
 def test_full_fit_recovers_gaze_ranges_and_shift(target):
     """The full fit (every setting, the CLI's budget): gaze range centres within 4 degrees,
-    vertical framing within 2% of the height, side share within 0.2."""
+    vertical framing within 3% of the height (1 px of 36), side share within 0.2."""
     p = fit_profile(target, count=400, evaluations=1800, passes=3).profile
     assert abs(centre(p.pitch_range) - 5) < 4 and abs(centre(p.yaw_range) + 10) < 4
-    assert abs(centre(p.range_of("shift_y"))) < 0.02
+    assert abs(centre(p.range_of("shift_y"))) < 0.03
     assert p.mirror_share < 0.2 and p.jpeg_quality == 75
 
 
@@ -82,7 +82,7 @@ def test_cli_like_fits_saves_and_reuses_the_profile(tmp_path, target, capsys):
         w.append(target[:300])
     out = tmp_path / "syn.h5"
     args = ["synth", "eyes", "--count", "50", "-o", str(out), "--like", str(real)]
-    args += ["--fit-evaluations", "60", "--no-check"]
+    args += ["--fit-evaluations", "60", "--no-check", "--fit-metric", "statistics"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "fitted: gaze pitch" in printed and "statistics distance" in printed
@@ -118,3 +118,16 @@ def test_cli_like_fits_saves_and_reuses_the_profile(tmp_path, target, capsys):
     bad = tmp_path / "bad.h5"
     assert main([*args[:5], str(bad), *args[6:], "--size", "35x55"]) == 2
     assert "--size" in capsys.readouterr().err and not bad.exists()
+
+
+def test_cli_like_with_kid_prints_both_distances(tmp_path, target, capsys):
+    real = tmp_path / "real.h5"
+    with DatasetWriter(real, attrs={"domain": "real"}) as w:
+        w.append(target[:200])
+    out = tmp_path / "syn.h5"
+    args = ["synth", "eyes", "--count", "20", "-o", str(out), "--like", str(real), "--quiet"]
+    assert main([*args, "--fit-evaluations", "20", "--no-check"]) == 0
+    fit = json.loads((tmp_path / "syn.profile.json").read_text())["fit"]
+    assert fit["image_distance_after"] <= fit["image_distance_before"]
+    printed = capsys.readouterr().out
+    assert "KID of the fit's renders" in printed and "pass 1" not in printed  # --quiet

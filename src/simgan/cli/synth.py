@@ -19,6 +19,7 @@ from simgan.cli._common import (
 from simgan.errors import SimganError
 
 FIT_IMAGES = 3000  # real patches the --like fit measures (a random subset of larger sets)
+FIT_RENDERS = 200  # eyes rendered for each profile the fit tries
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,8 +62,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--fit-evaluations",
         type=positive_int,
-        default=1200,
-        help="renders of 400 eyes the --like fit may try (default 1200, a few minutes)",
+        default=400,
+        help="renders of 200 eyes the --like fit may try (default 400: 2-3 minutes)",
+    )
+    q.add_argument(
+        "--fit-metric",
+        choices=("kid", "statistics"),
+        default="kid",
+        help="what the --like fit minimises: kid (default) the measured statistics plus "
+        "KID to the real set, each relative to the start; statistics alone (faster)",
     )
     q.add_argument(
         "--no-check",
@@ -159,7 +167,7 @@ def _fit_like(args: argparse.Namespace, start_profile):
 
     from simgan.atomic import check_output_path
     from simgan.data.eyes import fit_profile, render_eyes, save_profile
-    from simgan.data.eyes.fit import FIT_SEED
+    from simgan.evaluate.realism import kid_distance_to
     from simgan.evaluate.run_eval import draw
 
     saved = Path(args.save_profile or Path(args.out).with_suffix(".profile.json"))
@@ -174,18 +182,30 @@ def _fit_like(args: argparse.Namespace, start_profile):
         )
     if real.shape[-1] != 1:
         raise SimganError(f"--like {args.like}: the eye simulator draws grayscale; got color")
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
-    say(f"fitting the eye profile to {len(real)} patches of {args.like} ({h}x{w}) ...")
+
+    def say(*a) -> None:
+        print(*a, flush=True)
+
+    def tell(*a) -> None:  # progress: not with --quiet
+        if not args.quiet:
+            print(*a, flush=True)
+
+    tell(f"fitting the eye profile to {len(real)} patches of {args.like} ({h}x{w}) ...")
+    image_distance = kid_distance_to(real, seed=args.seed) if args.fit_metric == "kid" else None
     result = fit_profile(
         real,
         start_profile,
+        count=FIT_RENDERS,
         evaluations=args.fit_evaluations,
-        progress=lambda k, d: say(f"  pass {k}: statistics distance {d:.2f}"),
+        image_distance=image_distance,
+        progress=lambda k, d: tell(
+            f"  pass {k}: objective {d:.3f} (start {1 + bool(image_distance)})"
+        ),
     )
     summary = result.summary()
     if not args.no_check:
         for when, prof in (("before", start_profile), ("after", result.profile)):
-            fake, _ = render_eyes(len(real), FIT_SEED + 1, (h, w), profile=prof)
+            fake, _ = render_eyes(len(real), args.seed, (h, w), profile=prof)  # OUT's first
             summary[f"c2st_{when}"], summary[f"kid_{when}"] = _distances(real, fake, args.seed)
     fitted = result.profile.to_dict()
     say(
@@ -198,6 +218,9 @@ def _fit_like(args: argparse.Namespace, start_profile):
             old = start_profile.range_of(name)
             say(f"  {name}: {_pair(old)} -> {_pair(r)}")
     say(f"statistics distance {summary['distance_before']} -> {summary['distance_after']}")
+    if image_distance is not None:
+        before, after = summary["image_distance_before"], summary["image_distance_after"]
+        say(f"KID of the fit's renders {before:.5f} -> {after:.5f}")
     if not args.no_check:
         say(
             f"two-sample test {summary['c2st_before']:.1%} -> {summary['c2st_after']:.1%}, "

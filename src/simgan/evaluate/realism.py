@@ -18,6 +18,7 @@ importing it) and treat resized scores as an upper bound on distinguishability.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -217,3 +218,26 @@ def kid(
     out = kid_from_features(fx, fy, seed=seed, subsets=subsets, subset_size=subset_size)
     out["kid_features"] = features
     return out
+
+
+def kid_distance_to(
+    real: np.ndarray,
+    *,
+    limit: int = 1000,
+    seed: int = 0,
+    features: str = "random-cnn",
+    device: str = "cpu",
+) -> Callable[[np.ndarray], float]:
+    """A function fake -> unbiased MMD^2 (KID, one subset: all of both) between uint8 fake
+    images and `limit` of the real ones (drawn with `seed`), the real features computed
+    once. For searches that compare many candidate sets against one real set (the eye
+    simulator's `--like` fit)."""
+    real = as_images(real, "real images")
+    pick = np.random.default_rng(seed).permutation(len(real))[:limit]
+    fr = image_features(real[pick], features, seed=0, device=device)
+
+    def distance(fake: np.ndarray) -> float:
+        fake = match_images(real, as_images(fake, "fake images"), False, ("real", "fake"))
+        return mmd2_unbiased_poly(image_features(fake, features, seed=0, device=device), fr)
+
+    return distance

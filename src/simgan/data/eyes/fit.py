@@ -8,7 +8,8 @@ Settings it fits:
 
 - the share of right eyes: first the best of 0, 0.5, 1 and the share that explains the
   left-right asymmetry of the mean image (a set of share s has (1 - 2 s) times the
-  asymmetry of a one-sided set), then searched with the geometry;
+  asymmetry of a one-sided set), judged by the statistics, and again against the mirror
+  twin of each new geometry (the same iris positions drawn as the other side);
 - equalization on or off and the JPEG quality (from the histogram and blockiness);
 - the gaze ranges (centre and half-width of pitch and yaw);
 - the centre of each range in KNOBS (its width kept): framing, scale, lids, brightness,
@@ -60,7 +61,8 @@ FIT_SEED = 1_000_003  # the renders' stream: not the seed a dataset is usually d
 
 @dataclass
 class FitResult:
-    """A fitted profile, the distance before and after, and what the fit changed."""
+    """A fitted profile, the statistics distance (and the caller's image distance, when
+    given) before and after, and what the fit changed."""
 
     profile: EyeProfile
     distance_before: float
@@ -69,6 +71,8 @@ class FitResult:
     before_statistics: dict[str, object]
     after_statistics: dict[str, object]
     evaluations: int
+    image_distance_before: float | None = None
+    image_distance_after: float | None = None
     history: list[tuple[str, float]] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
@@ -76,6 +80,8 @@ class FitResult:
         return {
             "distance_before": round(self.distance_before, 3),
             "distance_after": round(self.distance_after, 3),
+            "image_distance_before": self.image_distance_before,
+            "image_distance_after": self.image_distance_after,
             "evaluations": self.evaluations,
             "real": self.real_statistics,
             "simulated_before": self.before_statistics,
@@ -84,19 +90,43 @@ class FitResult:
 
 
 class _Objective:
-    """Distance of a profile's renders to the real statistics, counted."""
+    """What the search minimises for a profile, counted: the statistics distance of its
+    renders to the real set's, divided by the start profile's; plus, when the caller gives
+    one, image_distance(renders) (e.g. KID to the real set) divided by the start's."""
 
-    def __init__(self, target: dict[str, np.ndarray], size: tuple[int, int], count: int):
+    def __init__(
+        self,
+        target: dict[str, np.ndarray],
+        size: tuple[int, int],
+        count: int,
+        image_distance: Callable[[np.ndarray], float] | None,
+    ):
         self.target, self.size, self.count = target, size, count
+        self.image_distance = image_distance
         self.evaluations = 0
+        self.scale = (1.0, 1.0)
+
+    def render(self, profile: EyeProfile) -> np.ndarray:
+        return render_eyes(self.count, FIT_SEED, self.size, profile=profile)[0]
 
     def stats(self, profile: EyeProfile) -> dict[str, np.ndarray]:
-        images, _ = render_eyes(self.count, FIT_SEED, self.size, profile=profile)
-        return eye_statistics(images)
+        return eye_statistics(self.render(profile))
+
+    def parts(self, profile: EyeProfile) -> tuple[float, float]:
+        """(statistics distance, image distance or 0) of the profile's renders."""
+        images = self.render(profile)
+        d = statistics_distance(eye_statistics(images), self.target)
+        return d, (self.image_distance(images) if self.image_distance else 0.0)
+
+    def start_from(self, profile: EyeProfile) -> tuple[float, float]:
+        parts = self.parts(profile)
+        self.scale = (max(parts[0], 1e-9), max(abs(parts[1]), 1e-12))
+        return parts
 
     def __call__(self, profile: EyeProfile) -> float:
         self.evaluations += 1
-        return statistics_distance(self.stats(profile), self.target)
+        d, e = self.parts(profile)
+        return d / self.scale[0] + (e / self.scale[1] if self.image_distance else 0.0)
 
 
 def _moved(lo: float, hi: float, centre: float, limits: tuple[float, float]) -> tuple:
@@ -116,13 +146,8 @@ def mirror_share_of(real: dict[str, np.ndarray], one_sided: dict[str, np.ndarray
     return float(np.clip((1 - float(a @ a0) / denom) / 2, 0.0, 1.0))
 
 
-SETTINGS = (
-    *(name for name, _, _ in KNOBS),
-    *(name for name, _, _ in GAZE_KNOBS),
-    "mirror_share",
-)
+SETTINGS = (*(name for name, _, _ in KNOBS), *(name for name, _, _ in GAZE_KNOBS))
 GEOMETRY = ("shift_x", "shift_y", "scale", "half_width", "pitch_range", "yaw_range")
-GEOMETRY += ("mirror_share",)
 APPEARANCE = tuple(name for name, _, _ in KNOBS if name not in GEOMETRY)
 _KNOB = {name: (lo, hi) for name, lo, hi in KNOBS}
 _GAZE = {name: (c, h) for name, c, h in GAZE_KNOBS}
@@ -145,9 +170,7 @@ def _encode(profile: EyeProfile, names: tuple[str, ...]) -> np.ndarray:
     its limits; a gaze range's centre and half-width."""
     x = []
     for name in names:
-        if name == "mirror_share":
-            x.append(profile.mirror_share)
-        elif name in _GAZE:
+        if name in _GAZE:
             (c0, c1), (h0, h1) = _GAZE[name]
             lo, hi = getattr(profile, name)
             x += [((lo + hi) / 2 - c0) / (c1 - c0), ((hi - lo) / 2 - h0) / (h1 - h0)]
@@ -164,9 +187,7 @@ def _decode(x: np.ndarray, base: EyeProfile, names: tuple[str, ...]) -> EyeProfi
     x = list(np.clip(np.asarray(x, np.float64), 0.0, 1.0))
     ranges, gaze = {}, {}
     for name in names:
-        if name == "mirror_share":
-            gaze[name] = x.pop(0)
-        elif name in _GAZE:
+        if name in _GAZE:
             (c0, c1), (h0, h1) = _GAZE[name]
             c, h = c0 + x.pop(0) * (c1 - c0), h0 + x.pop(0) * (h1 - h0)
             gaze[name] = (max(c - h, -ANGLE_LIMIT), min(c + h, ANGLE_LIMIT))
@@ -185,6 +206,7 @@ def fit_profile(
     passes: int = 2,
     evaluations: int = 1200,
     settings: tuple[str, ...] = SETTINGS,
+    image_distance: Callable[[np.ndarray], float] | None = None,
     progress: Callable[[int, float], None] | None = None,
 ) -> FitResult:
     """Fit a profile to uint8 real patches (N, H, W[, 1]); renders at their size.
@@ -192,7 +214,9 @@ def fit_profile(
     count: renders per evaluation; passes: rounds of (side share, Powell search over the
     other settings), `evaluations` renders in all; settings: the names of KNOBS and
     GAZE_KNOBS to fit (default all; the side share, equalization and JPEG always are);
-    progress(pass, distance) after each.
+    image_distance: optional callable(uint8 renders (count, H, W, 1)) -> float to minimise
+    as well (e.g. KID to the real set; simgan.evaluate has it), each term divided by its
+    value at `start`; progress(pass, objective) after each (1.0 at the start).
     """
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
@@ -204,9 +228,10 @@ def fit_profile(
         )
     target = eye_statistics(real_images)
     size = (len(target["rows"]), len(target["cols"]))
-    objective = _Objective(target, size, count)
+    objective = _Objective(target, size, count, image_distance)
     before = objective.stats(start)
-    best, best_d = start, statistics_distance(before, target)
+    parts_before = objective.start_from(start)
+    best, best_d = start, objective(start)
     history = [("start", best_d)]
 
     def try_all(options: list[tuple[str, EyeProfile]]) -> None:
@@ -217,10 +242,21 @@ def fit_profile(
                 best, best_d = cand, d
                 history.append((name, d))
 
+    def choose_side(options: list[EyeProfile]) -> None:
+        """The side share is the statistics' to judge (their asymmetry measures it; image
+        features need not see which side an eye is)."""
+        nonlocal best, best_d
+        scored = [(objective.parts(p)[0], i, p) for i, p in enumerate([best, *options])]
+        objective.evaluations += len(options)
+        _, i, chosen = min(scored, key=lambda t: t[:2])
+        if i:
+            best, best_d = chosen, objective(chosen)
+            history.append(("side", best_d))
+
     for k in range(passes):
         one_sided = objective.stats(replace(best, mirror_share=0.0))
         shares = {mirror_share_of(target, one_sided), 0.0, 0.5, 1.0} - {best.mirror_share}
-        try_all([("mirror_share", replace(best, mirror_share=v)) for v in sorted(shares)])
+        choose_side([replace(best, mirror_share=v) for v in sorted(shares)])
         if k == 0:
             try_all([("equalize", replace(best, equalize=not best.equalize))])
             others = [q for q in JPEG_QUALITIES if q != best.jpeg_quality]
@@ -238,14 +274,17 @@ def fit_profile(
                 options={"maxfev": evaluations // (2 * passes), "xtol": 1e-4, "ftol": 1e-5},
             )
             try_all([(",".join(names), _decode(res.x, base, names))])
-            try_all([("mirror twin", mirror_twin(best))])
+            choose_side([mirror_twin(best)])
         if progress is not None:
             progress(k + 1, best_d)
     after = objective.stats(best)
+    parts_after = objective.parts(best)
     return FitResult(
         profile=best,
-        distance_before=history[0][1],
-        distance_after=statistics_distance(after, target),
+        distance_before=parts_before[0],
+        distance_after=parts_after[0],
+        image_distance_before=parts_before[1] if image_distance else None,
+        image_distance_after=parts_after[1] if image_distance else None,
         real_statistics=statistics_table(target),
         before_statistics=statistics_table(before),
         after_statistics=statistics_table(after),
