@@ -18,8 +18,10 @@ from typing import Any, get_type_hints
 
 import yaml
 
+from simgan.augment import Augment, parse_policy
 from simgan.errors import SimganError
-from simgan.losses import PSI
+from simgan.losses import PSI, REG_DISTANCES
+from simgan.models.refiner import NORMS
 
 PRESET_DIR = Path(__file__).parent / "configs"
 
@@ -28,6 +30,21 @@ PRESET_DIR = Path(__file__).parent / "configs"
 class ModelConfig:
     refiner: str = "eyes"  # preset name in simgan.models.presets
     discriminator: str = "eyes"
+    # options on top of the presets; every default is the paper's network
+    refiner_norm: str = "none"  # none | batch | instance: normalization inside R
+    residual: bool = False  # R(x) = tanh(atanh(x) + f(x)): a correction of the input
+    zero_init_last: bool = False  # R's last conv starts at 0: with residual, R starts at x
+    noise_channels: int = 0  # K channels of N(0, 1) noise appended to R's input (PixelDA)
+    spectral_norm: bool = False  # spectral normalization on every conv of D
+
+    def refiner_options(self) -> dict[str, Any]:
+        """Keyword arguments of simgan.models.build_refiner for these choices."""
+        return {
+            "norm": self.refiner_norm,
+            "residual": self.residual,
+            "zero_init_last": self.zero_init_last,
+            "noise_channels": self.noise_channels,
+        }
 
 
 @dataclass(frozen=True)
@@ -35,7 +52,40 @@ class LossConfig:
     # Weight of the self-regularization term. Our L1 is a per-pixel MEAN and the adversarial
     # loss a per-patch MEAN, so this is not the paper's raw number (see README, "lambda").
     lambda_reg: float = 0.5
-    psi: str = "identity"  # identity | mean | downsample
+    # identity | mean | downsample | lcn | gradients | features (simgan.psi)
+    psi: str = "identity"
+    psi_sigma: float = 2.0  # lcn: std of the Gaussian window, pixels
+    psi_eps: float = 0.1  # lcn: added to the local std ([-1, 1] units), so flat areas stay calm
+    psi_normalize: bool = False  # gradients: divide by each image's mean gradient magnitude
+    psi_features_seed: int = 0  # features: seed of the frozen random conv network
+    reg_distance: str = "l1"  # l1 (the paper) | si_mse (scale-invariant MSE, PixelDA)
+    # label consistency: lambda_label * error of a frozen estimator on R(x) vs x's label
+    lambda_label: float = 0.0
+    label_model: str = ""  # path of a gaze estimator file (save_gaze_estimator); "" = off
+    # stabilizers of D
+    real_label_smoothing: float = 0.0  # one-sided: D's target for real is REAL 1-s, REFINED s
+    r1_gamma: float = 0.0  # R1 penalty gamma/2 E|grad_x D(x)|^2 on real images; 0 = off
+    r1_every: int = 1  # lazy R1: on steps divisible by this, weighted by it (1 = every step)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Differentiable augmentation of D's inputs (simgan.augment), real and refined alike."""
+
+    policy: str = ""  # comma list of brightness, contrast, translation, cutout; "" = off
+    translation_px: int = 2  # largest shift, pixels
+    cutout: float = 0.25  # cutout rectangle side as a fraction of the image side
+    brightness: float = 0.2  # largest offset, [-1, 1] units
+    contrast: float = 0.2  # largest relative change of the deviation from the image mean
+
+    def build(self) -> Augment:
+        return Augment(
+            policy=parse_policy(self.policy),
+            translation_px=self.translation_px,
+            cutout=self.cutout,
+            brightness=self.brightness,
+            contrast=self.contrast,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +142,7 @@ class Config:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -241,6 +292,44 @@ def validate(cfg: Config) -> None:
             cfg.loss.psi in PSI,
             f"loss.psi '{cfg.loss.psi}' must be {', '.join(PSI[:-1])} or {PSI[-1]}",
         ),
+        (
+            cfg.loss.reg_distance in REG_DISTANCES,
+            f"loss.reg_distance '{cfg.loss.reg_distance}' must be l1 or si_mse",
+        ),
+        (cfg.loss.psi_sigma > 0 and cfg.loss.psi_eps >= 0, "loss.psi_sigma > 0, psi_eps >= 0"),
+        (
+            cfg.loss.lambda_label >= 0 and (cfg.loss.lambda_label == 0 or cfg.loss.label_model),
+            "loss.lambda_label must be >= 0, and > 0 only with a loss.label_model file",
+        ),
+        (
+            0 <= cfg.loss.real_label_smoothing < 0.5,
+            "loss.real_label_smoothing must be in [0, 0.5)",
+        ),
+        (
+            cfg.loss.r1_gamma >= 0 and cfg.loss.r1_every >= 1,
+            "loss.r1_gamma must be >= 0 and loss.r1_every >= 1",
+        ),
+        (
+            not (cfg.loss.r1_gamma > 0 and cfg.perf.compile),
+            "loss.r1_gamma needs perf.compile: false (torch.compile has no double backward)",
+        ),
+        (
+            cfg.model.refiner_norm in NORMS,
+            f"model.refiner_norm '{cfg.model.refiner_norm}' must be one of {', '.join(NORMS)}",
+        ),
+        (
+            cfg.model.residual or not cfg.model.zero_init_last,
+            "model.zero_init_last needs model.residual: true (without the skip a zero last "
+            "layer outputs 0, not the input)",
+        ),
+        (cfg.model.noise_channels >= 0, "model.noise_channels must be >= 0"),
+        (
+            cfg.augment.translation_px >= 0
+            and 0 <= cfg.augment.cutout <= 1
+            and cfg.augment.brightness >= 0
+            and 0 <= cfg.augment.contrast < 1,
+            "augment: translation_px >= 0, cutout in [0, 1], brightness >= 0, contrast in [0, 1)",
+        ),
         (cfg.optim.name in ("sgd", "adam"), f"optim.name '{cfg.optim.name}' must be sgd or adam"),
         (cfg.optim.lr_refiner > 0 and cfg.optim.lr_discriminator > 0, "learning rates must be > 0"),
         (
@@ -255,6 +344,10 @@ def validate(cfg: Config) -> None:
     for ok, message in checks:
         if not ok:
             raise SimganError(f"config {cfg.name}: {message}")
+    try:
+        parse_policy(cfg.augment.policy)
+    except ValueError as e:
+        raise SimganError(f"config {cfg.name}: augment.policy: {e}") from None
 
 
 def dump_yaml(cfg: Config) -> str:

@@ -2,6 +2,7 @@
 
 Models take explicit arguments only (no file access, no config parsing); presets.py maps
 the names "eyes", "hands" and "tiny" to the paper's (or a CPU-sized) architecture.
+RandomFeatures is the frozen, seeded network of the self-regularization's psi="features".
 """
 
 from simgan.models.discriminator import Discriminator, min_input_size, patch_grid_for
@@ -12,12 +13,14 @@ from simgan.models.presets import (
     build_refiner,
     patch_grid,
 )
+from simgan.models.random_features import RandomFeatures
 from simgan.models.refiner import Refiner, ResnetBlock
 
 __all__ = [
     "DISCRIMINATOR_PRESETS",
     "REFINER_PRESETS",
     "Discriminator",
+    "RandomFeatures",
     "Refiner",
     "ResnetBlock",
     "build_discriminator",

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrizations
 
 from simgan.errors import SimganError
 
@@ -113,9 +114,19 @@ class Discriminator(nn.Module):
     Args:
         channels: image channels C.
         layers: layer specs (see module docstring); default: the paper's eye D.
+        spectral_norm: wrap every conv in spectral normalization (Miyato et al. 2018,
+            torch.nn.utils.parametrizations.spectral_norm): each forward in training mode
+            runs one power iteration and divides the weight by its top singular value, so
+            every conv is (about) 1-Lipschitz. The iteration vectors are buffers of the
+            state dict, so a resumed run continues them exactly. Off by default.
     """
 
-    def __init__(self, channels: int = 1, layers: Sequence[Sequence] | None = None) -> None:
+    def __init__(
+        self,
+        channels: int = 1,
+        layers: Sequence[Sequence] | None = None,
+        spectral_norm: bool = False,
+    ) -> None:
         super().__init__()
         if layers is None:
             layers = PAPER_EYE_LAYERS
@@ -130,7 +141,8 @@ class Discriminator(nn.Module):
         for i, spec in enumerate(self.layer_specs):
             if spec[0] == "conv":
                 _, out, kernel, stride, padding = spec
-                modules.append(nn.Conv2d(c, out, kernel, stride=stride, padding=padding))
+                conv = nn.Conv2d(c, out, kernel, stride=stride, padding=padding)
+                modules.append(parametrizations.spectral_norm(conv) if spectral_norm else conv)
                 if i != last:  # the last conv gives logits: no activation
                     modules.append(nn.ReLU())
                 c = out

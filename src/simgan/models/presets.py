@@ -44,7 +44,15 @@ DISCRIMINATOR_PRESETS: dict[str, tuple[tuple, ...]] = {
     # fmt: on
 }
 
-_REFINER_OVERRIDES = ("features", "blocks", "kernel", "norm", "residual")
+_REFINER_OVERRIDES = (
+    "features",
+    "blocks",
+    "kernel",
+    "norm",
+    "residual",
+    "zero_init_last",
+    "noise_channels",
+)
 
 
 def _check(preset: str, table: dict) -> None:
@@ -54,7 +62,8 @@ def _check(preset: str, table: dict) -> None:
 
 def build_refiner(preset: str, channels: int = 1, **overrides) -> Refiner:
     """Refiner of a named preset; ``overrides`` may set features, blocks, kernel, norm,
-    residual (e.g. ``build_refiner("eyes", 1, norm="batch")``)."""
+    residual, zero_init_last, noise_channels (e.g. ``build_refiner("eyes", 1, norm="batch")``;
+    a config's choices: ``build_refiner(m.refiner, c, **m.refiner_options())``)."""
     _check(preset, REFINER_PRESETS)
     unknown = sorted(set(overrides) - set(_REFINER_OVERRIDES))
     if unknown:
@@ -64,10 +73,14 @@ def build_refiner(preset: str, channels: int = 1, **overrides) -> Refiner:
     return Refiner(channels=channels, **{**REFINER_PRESETS[preset], **overrides})
 
 
-def build_discriminator(preset: str, channels: int = 1) -> Discriminator:
-    """Discriminator of a named preset."""
+def build_discriminator(
+    preset: str, channels: int = 1, *, spectral_norm: bool = False
+) -> Discriminator:
+    """Discriminator of a named preset, optionally with spectral normalization."""
     _check(preset, DISCRIMINATOR_PRESETS)
-    return Discriminator(channels=channels, layers=DISCRIMINATOR_PRESETS[preset])
+    return Discriminator(
+        channels=channels, layers=DISCRIMINATOR_PRESETS[preset], spectral_norm=spectral_norm
+    )
 
 
 def patch_grid(preset: str, height: int, width: int) -> tuple[int, int]:

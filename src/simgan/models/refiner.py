@@ -16,12 +16,16 @@ from torch import nn
 
 from simgan.errors import SimganError
 
-NORMS = ("none", "batch")
+NORMS = ("none", "batch", "instance")
 
 
 def _norm(kind: str, features: int) -> nn.Module:
-    # BatchNorm is an option, not the paper's default; with it the conv bias is redundant.
-    return nn.BatchNorm2d(features) if kind == "batch" else nn.Identity()
+    # Normalization is an option, not the paper's default; with it the conv bias is redundant.
+    if kind == "batch":
+        return nn.BatchNorm2d(features)
+    if kind == "instance":
+        return nn.InstanceNorm2d(features, affine=True)
+    return nn.Identity()
 
 
 class ResnetBlock(nn.Module):
@@ -50,10 +54,15 @@ class Refiner(nn.Module):
         features: width of every hidden conv.
         blocks: number of ResNet blocks.
         kernel: kernel size of the first conv (3 for eyes, 7 for hands); odd, 'same' padding.
-        norm: "none" (paper) or "batch".
+        norm: "none" (paper), "batch" or "instance" (affine InstanceNorm).
         residual: if True, R predicts a correction added to the input before the tanh
             (``tanh(atanh(x) + f(x))``), so a zero correction is the identity. Not in the
             paper, off by default.
+        zero_init_last: zero the last conv's weights and bias, so f(x) = 0 at init; with
+            ``residual`` R then starts as the identity (to float rounding, ~1e-6).
+        noise_channels: K > 0 appends K channels of N(0, 1) noise to the input (PixelDA);
+            drawn from the global torch RNG in every forward (the checkpoint saves it), so
+            refinement is random unless the caller seeds torch.
     """
 
     def __init__(
@@ -64,12 +73,16 @@ class Refiner(nn.Module):
         kernel: int = 3,
         norm: str = "none",
         residual: bool = False,
+        zero_init_last: bool = False,
+        noise_channels: int = 0,
     ) -> None:
         super().__init__()
         if norm not in NORMS:
             raise SimganError(f"refiner norm {norm!r} is unknown; use one of {list(NORMS)}")
         if kernel < 1 or kernel % 2 == 0:
             raise SimganError(f"refiner kernel {kernel} must be odd so the output keeps its size")
+        if noise_channels < 0:
+            raise SimganError(f"refiner noise_channels must be >= 0 (got {noise_channels})")
         if channels < 1 or features < 1 or blocks < 0:
             raise SimganError(
                 f"refiner needs channels >= 1, features >= 1, blocks >= 0 "
@@ -77,17 +90,32 @@ class Refiner(nn.Module):
             )
         self.channels = channels
         self.residual = residual
+        self.noise_channels = noise_channels
         self.stem = nn.Sequential(
-            nn.Conv2d(channels, features, kernel, padding=kernel // 2, bias=norm == "none"),
+            nn.Conv2d(
+                channels + noise_channels,
+                features,
+                kernel,
+                padding=kernel // 2,
+                bias=norm == "none",
+            ),
             _norm(norm, features),
             nn.ReLU(),
         )
         self.blocks = nn.Sequential(*(ResnetBlock(features, norm) for _ in range(blocks)))
         self.head = nn.Conv2d(features, channels, 1)
+        if zero_init_last:
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (N, C, H, W) synthetic images in [-1, 1]
-        y = self.head(self.blocks(self.stem(x)))
+        h = x
+        if self.noise_channels:
+            n, _, height, width = x.shape
+            noise = torch.randn(n, self.noise_channels, height, width, device=x.device)
+            h = torch.cat([x, noise.to(x.dtype)], dim=1)
+        y = self.head(self.blocks(self.stem(h)))
         if self.residual:
             # Clamp in float32 (1 - 1e-6 rounds to 1 in float16) so atanh stays finite at +-1.
             y = y + torch.atanh(x.float().clamp(-1 + 1e-6, 1 - 1e-6))

@@ -34,16 +34,27 @@ class ImageBank:
     """Images of one dataset file (or of one rank's shard of it) as uint8 (N, C, H, W).
 
     `file_count` is the number of images in the whole file, `offset` the file row of
-    images[0]; both describe where a shard came from.
+    images[0]; both describe where a shard came from. `labels`: one label per image, e.g.
+    (N, 3) float gaze, when the trainer asked for one (the refiner's label-consistency
+    term), else None. Labels only ever reach a loss: they never pass through the refiner.
     """
 
     def __init__(
-        self, images: torch.Tensor, path: str = "", file_count: int | None = None, offset: int = 0
+        self,
+        images: torch.Tensor,
+        path: str = "",
+        file_count: int | None = None,
+        offset: int = 0,
+        labels: torch.Tensor | None = None,
     ) -> None:
         self.images = images
         self.path = path
         self.file_count = len(images) if file_count is None else int(file_count)
         self.offset = int(offset)
+        self.labels = labels
+
+    def _like(self, images: torch.Tensor, labels: torch.Tensor | None) -> ImageBank:
+        return ImageBank(images, self.path, self.file_count, self.offset, labels)
 
     @classmethod
     def from_file(
@@ -51,16 +62,30 @@ class ImageBank:
         path: str | os.PathLike,
         chunk: int = 65536,
         shard: tuple[int, int] | None = None,
+        label: str | None = None,
     ) -> ImageBank:
         """All images of a dataset file, or with shard=(rank, world_size) only that rank's
-        contiguous share of the rows (the others are never read)."""
+        contiguous share of the rows (the others are never read); with `label` (a label
+        name such as "gaze") that label of the same rows too."""
         with DatasetReader(path) as r:
             n, (h, w, c) = len(r), r.image_shape
+            if label is not None and label not in r.label_names:
+                raise SimganError(
+                    f"{path}: has no '{label}' labels (it has: "
+                    f"{', '.join(r.label_names) or 'none'}), which loss.lambda_label needs; "
+                    "use a labelled synthetic set or set loss.lambda_label=0"
+                )
             start, stop = (0, n) if shard is None else shard_range(n, *shard)
             out = torch.empty((stop - start, c, h, w), dtype=torch.uint8)
-            for s, images, _ in r.iter_chunks(chunk, start=start, stop=stop, labels=False):
+            parts = []
+            for s, images, lab in r.iter_chunks(
+                chunk, start=start, stop=stop, labels=label is not None
+            ):
                 out[s - start : s - start + len(images)] = nhwc_to_nchw(images)
-        return cls(out, str(path), file_count=n, offset=start)
+                if label is not None:
+                    parts.append(torch.from_numpy(lab[label].copy()))
+        labels = torch.cat(parts) if parts else None
+        return cls(out, str(path), file_count=n, offset=start, labels=labels)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -85,10 +110,11 @@ class ImageBank:
             free, _ = torch.cuda.mem_get_info(device)
             if images.numel() < free // 2:
                 images = images.to(device)
-                return ImageBank(images, self.path, self.file_count, self.offset)
+                labels = None if self.labels is None else self.labels.to(device)
+                return self._like(images, labels)
         if pin_memory and not images.is_pinned():
             images = images.pin_memory()
-        return ImageBank(images, self.path, self.file_count, self.offset)
+        return self._like(images, self.labels)
 
     def indices(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """batch_size distinct row indices (CPU int64), drawn with `generator`: a uniformly
@@ -118,7 +144,28 @@ class ImageBank:
     ) -> torch.Tensor:
         """A random batch, float32 (B, C, H, W) in [-1, 1] on `device` (default: where the
         bank is); rows drawn without replacement. The draws do not depend on the device."""
+        return self._gather(self.indices(batch_size, generator), device, channels_last)
+
+    def sample_labeled(
+        self,
+        batch_size: int,
+        generator: torch.Generator,
+        device: torch.device | str | None = None,
+        channels_last: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images, labels) of one random batch: the images exactly as `sample` draws them
+        (the same generator draws), and those rows' labels on the same device."""
+        if self.labels is None:
+            raise SimganError(f"{self.path}: this bank was loaded without labels")
         idx = self.indices(batch_size, generator)
+        x = self._gather(idx, device, channels_last)
+        labels = self.labels[idx.to(self.labels.device)].to(x.device, non_blocking=True)
+        return x, labels
+
+    def _gather(
+        self, idx: torch.Tensor, device: torch.device | str | None, channels_last: bool
+    ) -> torch.Tensor:
+        batch_size = len(idx)
         src = self.images
         device = src.device if device is None else torch.device(device)
         if src.device.type == "cuda":  # bank on the GPU: one gather there
@@ -174,5 +221,5 @@ def check_compatible(
                 "the other's size, or pass --resize to resize the synthetic images to the real size"
             )
         resized = resize_u8(synthetic.images, (hr, wr))
-        return ImageBank(resized, synthetic.path, synthetic.file_count, synthetic.offset)
+        return synthetic._like(resized, synthetic.labels)
     return synthetic

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from simgan import __version__
-from simgan.config import Config, diff_from_defaults, dump_yaml
+from simgan.config import Config, diff_from_defaults, dump_yaml, from_dict, to_dict
 from simgan.device import resolve_device
 from simgan.errors import SimganError
 from simgan.images import from_network, to_float
@@ -54,7 +54,10 @@ def load_banks(
             f"evenly over {env.world_size} processes; use a multiple of {env.world_size}"
         )
     shard = (env.rank, env.world_size)
-    synthetic = ImageBank.from_file(synthetic_path, shard=shard)
+    # the label-consistency term needs the synthetic gaze labels (loss.label_model is a
+    # gaze estimator); otherwise no label is read
+    label = "gaze" if cfg.loss.lambda_label > 0 else None
+    synthetic = ImageBank.from_file(synthetic_path, shard=shard, label=label)
     real = ImageBank.from_file(real_path, shard=shard)
     synthetic = check_compatible(synthetic, real, cfg.train.batch_size, cfg.train.resize)
     return synthetic, real
@@ -87,7 +90,7 @@ def train(
     if dry_run:
         if resume is not None:  # a dry run of a resume refuses what the resume would refuse
             ckpt_path = find_checkpoint(resume)
-            check_resume(cfg, load_checkpoint(ckpt_path), data, ckpt_path)
+            check_resume(cfg, _load_for_resume(ckpt_path), data, ckpt_path)
         if env.is_main:
             _dry_run(cfg, data, *real.shape, env, banks={"synthetic": synthetic, "real": real})
         return None
@@ -128,6 +131,11 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
     def draw(bank: ImageBank) -> torch.Tensor:  # (b, C, H, W) in [-1, 1] on the device
         return bank.sample(b, state.data_generator, device, state.channels_last)
 
+    def draw_synthetic():  # images, or (images, labels) for the label-consistency term
+        if synthetic.labels is None:
+            return draw(synthetic)
+        return synthetic.sample_labeled(b, state.data_generator, device, state.channels_last)
+
     monitor = Monitor(cfg, state, env, log, run_dir, echo)
     try:
         with StopFlag(repeat_stops=not env.enabled) as stop:
@@ -140,13 +148,11 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
                 # 2. pretrain D on real vs refined images, R fixed
                 elif phase == "pretrain_discriminator":
                     syn, rl = draw(synthetic), draw(real)  # this order: resume replays it
-                    m = discriminator_update(state, syn, rl, sync=False)
+                    m = discriminator_update(state, syn, rl, cfg=cfg, sync=False)
                     images = 2 * b
                 # 3. Algorithm 1: K_g updates of R, then K_d of D with the history buffer
                 else:
-                    m = adversarial_step(
-                        state, cfg, lambda: draw(synthetic), lambda: draw(real), sync=False
-                    )
+                    m = adversarial_step(state, cfg, draw_synthetic, lambda: draw(real), sync=False)
                     images = b * (t.k_g + 2 * t.k_d)
                 state.step += 1
 
@@ -191,11 +197,20 @@ def _open_run(
         name = str(new_run_dir(out_root, cfg.name)) if env.is_main else None
         return Path(dist_.broadcast(name, env)), env.world_size
     ckpt_path = find_checkpoint(resume)
-    ckpt = load_checkpoint(ckpt_path)  # on the CPU; each part moves to its place
+    ckpt = _load_for_resume(ckpt_path)  # on the CPU; each part moves to its place
     check_resume(cfg, ckpt, data, ckpt_path)
     restore_state(state, ckpt, rank=env.rank, world_size=env.world_size)
     run_dir = ckpt_path.parent.parent if Path(resume).is_file() else Path(resume)
     return run_dir, int(ckpt.get("world_size", 1))
+
+
+def _load_for_resume(path: Path) -> dict:
+    """The checkpoint with its config completed by the defaults of keys added since it was
+    written (every new option defaults to the old behaviour), so adding an option does not
+    make check_resume refuse the runs written before it."""
+    ckpt = load_checkpoint(path)
+    ckpt["config"] = to_dict(from_dict(Config, ckpt["config"], str(path)))
+    return ckpt
 
 
 def _log_start(cfg, state, log, run_dir, data, shape, resume, saved_world, env, dropped) -> None:
@@ -243,7 +258,14 @@ def _save_samples(state: TrainState, fixed, count: int, run_dir: Path, scale: in
     the buffer holds images, samples/history_step_N.png (what D sees besides the current R).
     The history draw uses the buffer's own generator: training draws are unchanged."""
     step = f"step_{state.step:07d}"
-    save_png(sample_grid(state.refiner, fixed), run_dir / "samples" / f"{step}.png", scale=scale)
+    # A refiner with noise channels draws from the global RNG, which training's own draws
+    # (and exact resume) depend on: the grid draws in a forked RNG with a fixed seed, so
+    # every grid sees the same noise and training the same generator state.
+    devices = list(range(torch.cuda.device_count())) if state.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(0)
+        grid = sample_grid(state.refiner, fixed)
+    save_png(grid, run_dir / "samples" / f"{step}.png", scale=scale)
     if len(state.history):
         history = from_network(state.history.sample(count))
         save_png(make_grid(history), run_dir / "samples" / f"history_{step}.png", scale=scale)

@@ -9,15 +9,20 @@ are wrapped in DistributedDataParallel (see distributed.py).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from torch import nn
 
+from simgan.augment import Augment
 from simgan.config import Config
 from simgan.device import resolve_amp
+from simgan.evaluate.gaze_estimation import load_gaze_estimator
 from simgan.history import HistoryBuffer
-from simgan.models import build_discriminator, build_refiner
+from simgan.models import RandomFeatures, build_discriminator, build_refiner
+from simgan.psi import psi_transform
 from simgan.training import distributed as dist_
 
 
@@ -47,6 +52,13 @@ class TrainState:
     discriminator_fixed: nn.Module | None = None
     amp_dtype: torch.dtype | None = None  # autocast dtype (bf16), None for float32
     channels_last: bool = False
+    # What the losses use but training never changes (rebuilt from the config, not saved):
+    # psi of the self-regularization (with its frozen network for psi="features"), the
+    # frozen label estimator (None = no label term), D's input augmentation (its draws come
+    # from data_generator, which the checkpoint saves).
+    psi: Callable[[torch.Tensor], torch.Tensor] = psi_transform
+    label_model: nn.Module | None = None
+    augment: Augment = field(default_factory=Augment)
 
     @property
     def device(self) -> torch.device:
@@ -78,8 +90,11 @@ def build_state(
     train.history_capacity and seeds of their own."""
     env = dist_env or dist_.DistEnv()
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
-    refiner = build_refiner(cfg.model.refiner, channels).to(device)
-    discriminator = build_discriminator(cfg.model.discriminator, channels).to(device)
+    m = cfg.model
+    refiner = build_refiner(m.refiner, channels, **m.refiner_options()).to(device)
+    discriminator = build_discriminator(
+        m.discriminator, channels, spectral_norm=m.spectral_norm
+    ).to(device)
     if cfg.perf.channels_last:
         refiner.to(memory_format=torch.channels_last)
         discriminator.to(memory_format=torch.channels_last)
@@ -98,6 +113,9 @@ def build_state(
         data_generator=torch.Generator().manual_seed(dist_.rank_seed(cfg.seed, 1, env.rank)),
         amp_dtype=resolve_amp(cfg.perf, device),
         channels_last=cfg.perf.channels_last,
+        psi=build_psi(cfg, channels, device),
+        label_model=build_label_model(cfg, device),
+        augment=cfg.augment.build(),
     )
     r, d = refiner, discriminator
     if cfg.perf.compile:
@@ -107,3 +125,31 @@ def build_state(
         r, d = dist_.wrap(r, device), dist_.wrap(d, device)
     state.refiner_train, state.discriminator_train = r, d
     return state
+
+
+def build_psi(cfg: Config, channels: int, device: torch.device) -> Callable:
+    """psi of cfg.loss as a callable x -> features. psi="features" builds the frozen random
+    network from its own seed (the global RNG is untouched, so R's and D's weights are the
+    same as without it)."""
+    loss = cfg.loss
+    features = None
+    if loss.psi == "features":
+        features = RandomFeatures(channels, seed=loss.psi_features_seed).to(device)
+    return partial(
+        psi_transform,
+        psi=loss.psi,
+        sigma=loss.psi_sigma,
+        eps=loss.psi_eps,
+        normalize=loss.psi_normalize,
+        features=features,
+    )
+
+
+def build_label_model(cfg: Config, device: torch.device) -> nn.Module | None:
+    """The frozen gaze estimator of loss.label_model (eval mode, no gradients to its
+    weights), or None when the label term is off."""
+    if cfg.loss.lambda_label == 0:
+        return None
+    model = load_gaze_estimator(cfg.loss.label_model, device=str(device))
+    model.requires_grad_(False)
+    return model.eval()
