@@ -27,6 +27,7 @@ from simgan.losses import (
 )
 from simgan.models import build_discriminator, build_refiner
 from simgan.models.gaze_estimator import GazeEstimator
+from simgan.refine.loading import load_refiner
 from simgan.training import build_state, train
 from simgan.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -318,3 +319,16 @@ def test_a_checkpoint_from_before_the_options_still_resumes(domains, tmp_path):
     save_checkpoint(ckpt, path)
     resumed = train(load_config("tiny"), s, r, tmp_path, resume=part, echo=False)
     assert load_checkpoint(resumed / "checkpoints" / "last.pt")["step"] == 8
+
+
+def test_a_run_with_refiner_options_loads_for_refining(domains, tmp_path):
+    """load_refiner builds the refiner with the run's own options (norm, residual)."""
+    s, r = domains
+    opts = ["model.refiner_norm=instance", "model.residual=true", "model.zero_init_last=true"]
+    run = train(load_config("tiny", [*opts, "train.steps=2"]), s, r, tmp_path, echo=False)
+    refiner, cfg, _ = load_refiner(run)
+    assert cfg.model.refiner_norm == "instance"
+    saved = load_checkpoint(run / "checkpoints" / "last.pt")["refiner"]
+    assert all(torch.equal(v, saved[k]) for k, v in refiner.state_dict().items())
+    x = torch.rand(2, 1, 12, 20) * 2 - 1
+    assert refiner(x).shape == x.shape

@@ -45,7 +45,7 @@ def load_refiner(
     ckpt = load_checkpoint(find_checkpoint(run_or_checkpoint), map_location=device)
     cfg = from_dict(Config, ckpt["config"])
     channels = int(ckpt["data"]["real"]["shape"][0])
-    refiner = build_refiner(cfg.model.refiner, channels)
+    refiner = build_refiner(cfg.model.refiner, channels, **cfg.model.refiner_options())
     refiner.load_state_dict(ckpt["refiner"])
     return refiner.to(device).eval(), cfg, channels
 

@@ -173,7 +173,7 @@ class _Probe:
         if phase == "pretrain_refiner":
             refiner_update(s, cfg, self.draw(), False)
         elif phase == "pretrain_discriminator":
-            discriminator_update(s, self.draw(), self.draw())
+            discriminator_update(s, self.draw(), self.draw(), cfg=cfg)
         else:
             adversarial_step(s, cfg, self.draw, self.draw)
 
