@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from simgan.cli import main
 from simgan.config import load_config
 from simgan.data import write_dataset
 from simgan.data.dataset import DatasetReader
-from simgan.data.eyes import render_eyes, write_synthetic_eyes
+from simgan.data.eyes import DEFAULT_PROFILE, render_eyes, write_synthetic_eyes
 from simgan.evaluate import preservation, save_gaze_estimator, train_gaze_estimator
 from simgan.evaluate.fresh_set import fresh_stream
 from simgan.evaluate.run_eval import evaluate_run
@@ -144,3 +145,17 @@ def test_a_file_the_simulator_does_not_reproduce_is_not_extended(tmp_path):
     write_dataset(tmp_path / "edited.h5", 255 - images, labels, attrs=attrs)
     assert fresh_stream(tmp_path / "edited.h5") is None
     assert fresh_stream(write_dataset(tmp_path / "plain.h5", images, labels)) is None
+
+
+def test_a_file_of_another_profile_is_extended_with_that_profile(tmp_path):
+    """A `--like` file (its own eye profile) gets fresh eyes drawn from that profile."""
+    prof = replace(DEFAULT_PROFILE, mirror_share=1.0, jpeg_quality=70).with_ranges(
+        shift_y=(0.0, 0.02)
+    )
+    s = write_synthetic_eyes(tmp_path / "syn.h5", 6, seed=2, size=(36, 60), profile=prof)
+    stream = fresh_stream(s)
+    assert stream is not None and stream.profile == prof
+    fresh, labels = stream.render(5)
+    expect, _ = render_eyes(5, seed=2, size=(36, 60), start=6, profile=prof)
+    np.testing.assert_array_equal(fresh, expect)
+    assert (labels["side"] == 1).all()

@@ -28,10 +28,22 @@ MEANINGS: dict[str, str] = {
     "within_7deg": "share of test eyes whose gaze error is at most 7 degrees",
     "gap_closed": "share of the domain gap refinement closes: (E_syn - E_ref) / (E_syn - "
     "E_oracle); 1 = as good as training on the target, 0 = no better than raw synthetic",
-    "pupil_shift_px_mean": "mean distance the pupil centre moved under refinement, pixels "
-    "(label preservation: lower keeps the label)",
-    "pupil_shift_px_median": "median pupil-centre shift under refinement, pixels",
-    "pupil_shift_px_p95": "95th percentile of the pupil-centre shift, pixels",
+    "pupil_shift_px_mean": "mean distance the iris centre moved under refinement, pixels "
+    "(label preservation: lower keeps the label; found by centre_detector)",
+    "pupil_shift_px_median": "median iris-centre shift under refinement, pixels",
+    "pupil_shift_px_p95": "95th percentile of the iris-centre shift, pixels",
+    "centre_detector": "how the iris centre is found (a dark-disc fit that lashes and lids "
+    "do not pull)",
+    "scored_on": "which synthetic images were refined and scored (fresh simulator eyes the "
+    "refiner never trained on, when the run's file allows)",
+    "estimator_error_deg": "error of the preservation gaze estimator on clean held-out "
+    "synthetic eyes, degrees: gaze shifts well below it are within its noise",
+    "trained_on": "the images the preservation estimator trained on",
+    "stopped": "why the preservation estimator stopped training (plateau of its validation "
+    "error, or a step cap)",
+    "val_error_deg": "the preservation estimator's error on its validation split, degrees",
+    "augmentation": "appearance-only changes the preservation estimator trained under, so "
+    "that it reads geometry, not appearance",
     "pixel_l1_mean": "mean absolute pixel change made by the refiner (0..255)",
     "gaze_shift_deg_mean": "mean change of the gaze an estimator trained on synthetic reads "
     "from an image, refined vs synthetic, degrees (label preservation)",
