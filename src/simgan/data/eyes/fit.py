@@ -30,7 +30,12 @@ from scipy.optimize import minimize
 
 from simgan.data.eyes.profile import ANGLE_LIMIT, DEFAULT_PROFILE, EyeProfile
 from simgan.data.eyes.simulator import render_eyes
-from simgan.data.eyes.statistics import eye_statistics, statistics_distance, statistics_table
+from simgan.data.eyes.statistics import (
+    SHAPE_SCALE,
+    eye_statistics,
+    statistics_distance,
+    statistics_table,
+)
 from simgan.errors import SimganError
 
 # PARAMS ranges whose centre the fit moves (width kept), and the limits it stays within
@@ -242,11 +247,24 @@ def fit_profile(
                 best, best_d = cand, d
                 history.append((name, d))
 
-    def choose_side(options: list[EyeProfile]) -> None:
-        """The side share is the statistics' to judge (their asymmetry measures it; image
-        features need not see which side an eye is)."""
+    def choose_side(options: list[EyeProfile], shape: bool = False) -> None:
+        """The side share is the statistics' to judge (image features need not see which
+        side an eye is); with `shape`, the eye's shape asymmetry too (a mirror twin has the
+        same iris positions and only that to tell it apart)."""
         nonlocal best, best_d
-        scored = [(objective.parts(p)[0], i, p) for i, p in enumerate([best, *options])]
+
+        def score(p: EyeProfile) -> float:
+            st = objective.stats(p)
+            d = statistics_distance(st, target)
+            if shape:
+                d += float(
+                    np.mean(
+                        ((st["shape_asymmetry"] - target["shape_asymmetry"]) / SHAPE_SCALE) ** 2
+                    )
+                )
+            return d
+
+        scored = [(score(p), i, p) for i, p in enumerate([best, *options])]
         objective.evaluations += len(options)
         _, i, chosen = min(scored, key=lambda t: t[:2])
         if i:
@@ -274,7 +292,7 @@ def fit_profile(
                 options={"maxfev": evaluations // (2 * passes), "xtol": 1e-4, "ftol": 1e-5},
             )
             try_all([(",".join(names), _decode(res.x, base, names))])
-            choose_side([mirror_twin(best)])
+            choose_side([mirror_twin(best)], shape=True)
         if progress is not None:
             progress(k + 1, best_d)
     after = objective.stats(best)

@@ -11,7 +11,11 @@ What the simulator must match in a real set, each a vector that needs no labels:
 - sharpness: log10 of the mean variance of the Laplacian (blur, texture, noise);
 - blockiness: mean step across 8-pixel JPEG block edges over the mean step elsewhere;
 - asymmetry: the mean image minus its mirror image (zero for a set with both eye sides
-  equally often; used to estimate the share of each side).
+  equally often and symmetric light; used to estimate the share of each side);
+- shape_asymmetry: the same without the iris, at a quarter size: for one side it holds the
+  eye's own shape (caruncle, lid skew, tilt), not where it looks, which tells a set from
+  its mirror image (SHAPE_SCALE is its just-noticeable step; not part of the distance,
+  since light from one side makes it nonzero for a set of both sides too).
 
 `statistics_distance` weighs each difference by a just-noticeable step (SCALES), so that
 a distance of about 1 per statistic is a difference one would see.
@@ -25,6 +29,7 @@ import numpy as np
 from simgan.errors import SimganError
 
 QUANTILES = (10, 25, 50, 75, 90)
+IRIS_MASK = 0.2  # share of the width: the iris's reach left out of the shape asymmetry
 IRIS_BLUR_SIGMA = 0.055  # share of the width: about the iris radius, a lash's many widths
 # just-noticeable differences, in each statistic's units
 SCALES = {
@@ -38,6 +43,7 @@ SCALES = {
     "sharpness": 0.1,
     "blockiness": 0.03,
 }
+SHAPE_SCALE = 0.05
 MIN_IMAGES = 20
 
 
@@ -98,10 +104,11 @@ def eye_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
     lap = [cv2.Laplacian(im, cv2.CV_32F).var() for im in a]
     mean_image = f.mean(0)
     small = (max(a.shape[2] // 4, 1), max(a.shape[1] // 4, 1))
+    shrunk_mean = cv2.resize(mean_image, small, interpolation=cv2.INTER_AREA)
     return {
         "rows": f.mean((0, 2)),
         "cols": f.mean((0, 1)),
-        "mean_image": cv2.resize(mean_image, small, interpolation=cv2.INTER_AREA),
+        "mean_image": shrunk_mean,
         "std_image": cv2.resize(f.std(0), small, interpolation=cv2.INTER_AREA),
         "iris_x": np.percentile(xy[:, 0], QUANTILES),
         "iris_y": np.percentile(xy[:, 1], QUANTILES),
@@ -109,7 +116,22 @@ def eye_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
         "sharpness": np.array([np.log10(max(float(np.mean(lap)), 1e-6))]),
         "blockiness": np.array([_blockiness(f)]),
         "asymmetry": mean_image - mean_image[:, ::-1],
+        "shape_asymmetry": _shape_asymmetry(f, xy, small),
     }
+
+
+def _shape_asymmetry(f: np.ndarray, xy: np.ndarray, small: tuple[int, int]) -> np.ndarray:
+    """Mean image without the iris (a disc of IRIS_MASK times the width around each image's
+    iris centre left out), shrunk, minus its mirror image: the eye's own left-right shape,
+    not where it looks (a gaze to one side would otherwise read as a side)."""
+    n, h, w = f.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    keep = ((xx[None] - xy[:, :1, None]) ** 2 + (yy[None] - xy[:, 1:, None]) ** 2) > (
+        IRIS_MASK * w
+    ) ** 2
+    mean = (f * keep).sum(0) / np.maximum(keep.sum(0), 1)
+    shrunk = cv2.resize(mean.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    return shrunk - shrunk[:, ::-1]
 
 
 def statistics_distance(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
