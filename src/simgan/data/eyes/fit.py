@@ -97,7 +97,11 @@ class FitResult:
 class _Objective:
     """What the search minimises for a profile, counted: the statistics distance of its
     renders to the real set's, divided by the start profile's; plus, when the caller gives
-    one, image_distance(renders) (e.g. KID to the real set) divided by the start's."""
+    one, image_distance(renders) (e.g. KID to the real set) divided by the start's.
+    The last few profiles' renders and figures are kept: the search asks again for the one
+    it just accepted, and renders are a pure function of the profile."""
+
+    KEEP = 8
 
     def __init__(
         self,
@@ -110,18 +114,27 @@ class _Objective:
         self.image_distance = image_distance
         self.evaluations = 0
         self.scale = (1.0, 1.0)
+        self._kept: dict[str, dict] = {}
 
-    def render(self, profile: EyeProfile) -> np.ndarray:
-        return render_eyes(self.count, FIT_SEED, self.size, profile=profile)[0]
+    def _entry(self, profile: EyeProfile) -> dict:
+        key = repr(profile)
+        if key not in self._kept:
+            images = render_eyes(self.count, FIT_SEED, self.size, profile=profile)[0]
+            stats = eye_statistics(images)
+            self._kept[key] = {"images": images, "stats": stats}
+            if len(self._kept) > self.KEEP:
+                self._kept.pop(next(iter(self._kept)))
+        return self._kept[key]
 
     def stats(self, profile: EyeProfile) -> dict[str, np.ndarray]:
-        return eye_statistics(self.render(profile))
+        return self._entry(profile)["stats"]
 
     def parts(self, profile: EyeProfile) -> tuple[float, float]:
         """(statistics distance, image distance or 0) of the profile's renders."""
-        images = self.render(profile)
-        d = statistics_distance(eye_statistics(images), self.target)
-        return d, (self.image_distance(images) if self.image_distance else 0.0)
+        e = self._entry(profile)
+        if "image_distance" not in e:
+            e["image_distance"] = self.image_distance(e["images"]) if self.image_distance else 0.0
+        return statistics_distance(e["stats"], self.target), e["image_distance"]
 
     def start_from(self, profile: EyeProfile) -> tuple[float, float]:
         parts = self.parts(profile)

@@ -21,7 +21,6 @@ from simgan.data.eyes.params import (
     HEAD_POSE_CONVENTION,
     LANDMARK_CONVENTION,
     LANDMARK_NAMES,
-    PARAMS,
 )
 from simgan.data.eyes.profile import DEFAULT_PROFILE, EyeProfile
 from simgan.data.eyes.scene import make_scene
@@ -36,7 +35,6 @@ YAW_RANGE_DEG = DEFAULT_PROFILE.yaw_range
 DEFAULT_SIZE = (35, 55)
 BATCH = 128  # images shaded at once: keeps the (n, H, W) float arrays in the CPU cache
 SIMULATOR_VERSION = 2  # bump when the same seed would give different pictures
-_SIDE = [name for name, _, _ in PARAMS].index("side")
 
 
 _malloc_tuned = False
