@@ -89,6 +89,22 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
+class SelectConfig:
+    """Checkpoint selection (simgan.training.selection): during the adversarial phase the
+    trainer scores realism against `held_out` images of the REAL TRAINING file, set aside
+    so D never sees them, and keeps the best-scoring refiner as checkpoints/best.pt, which
+    `simgan refine`, `eval` and `export` then use. Never point this at an evaluation set."""
+
+    every: int = 0  # adversarial steps between scores; 0 = off (last.pt is the refiner)
+    held_out: int = 300  # real training images set aside for the scores
+    count: int = 300  # synthetic images (the file's first) refined for each score
+    metric: str = "kid"  # kid (random-CNN features, no training) | c2st (a classifier per score)
+
+
+SELECT_METRICS = ("kid", "c2st")
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     name: str = "sgd"  # sgd (the paper) | adam
     lr_refiner: float = 0.001
@@ -143,6 +159,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -329,6 +346,14 @@ def validate(cfg: Config) -> None:
             and cfg.augment.brightness >= 0
             and 0 <= cfg.augment.contrast < 1,
             "augment: translation_px >= 0, cutout in [0, 1], brightness >= 0, contrast in [0, 1)",
+        ),
+        (
+            cfg.select.every >= 0 and cfg.select.held_out >= 2 and cfg.select.count >= 2,
+            "select.every must be >= 0 (0 = off), select.held_out and select.count >= 2",
+        ),
+        (
+            cfg.select.metric in SELECT_METRICS,
+            f"select.metric '{cfg.select.metric}' must be kid or c2st",
         ),
         (cfg.optim.name in ("sgd", "adam"), f"optim.name '{cfg.optim.name}' must be sgd or adam"),
         (cfg.optim.lr_refiner > 0 and cfg.optim.lr_discriminator > 0, "learning rates must be > 0"),

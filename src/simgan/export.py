@@ -32,6 +32,7 @@ from simgan.atomic import atomic_path
 from simgan.errors import SimganError
 from simgan.optional import need_onnx
 from simgan.refine import METADATA_FILE, OnnxRefiner, load_refiner, load_torchscript
+from simgan.training.checkpoint import refiner_checkpoint
 
 FORMATS = ("onnx", "torchscript")
 OPSET = 17
@@ -139,11 +140,14 @@ def export_run(
     *,
     overwrite: bool = False,
     verify: bool = True,
+    checkpoint: str = "best",
 ) -> tuple[Path, float]:
-    """Export the refiner of a run folder (or checkpoint file); returns (path, max abs diff)."""
+    """Export the refiner of a run folder (its best.pt where selection kept one, unless
+    checkpoint="last"; or a checkpoint file); returns (path, max abs diff)."""
     fmt = format_for(path, fmt)  # fail on a bad format before loading anything
-    refiner, cfg, channels = load_refiner(run, "cpu")
-    meta = {"source": str(run), "refiner_preset": cfg.model.refiner, "config_name": cfg.name}
+    source = refiner_checkpoint(run, checkpoint)
+    refiner, cfg, channels = load_refiner(source, "cpu")
+    meta = {"source": str(source), "refiner_preset": cfg.model.refiner, "config_name": cfg.name}
     return export_refiner(
         refiner, path, fmt, channels=channels, overwrite=overwrite, metadata=meta, verify=verify
     )

@@ -79,6 +79,18 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_checkpoint(parser: argparse.ArgumentParser) -> None:
+    """`--checkpoint best|last`: which refiner of a run folder (best = checkpoint selection's
+    choice where the run made one, else the last)."""
+    parser.add_argument(
+        "--checkpoint",
+        choices=("best", "last"),
+        default="best",
+        help="a run folder's best.pt (kept by select.every; the last checkpoint where the run "
+        "selected none) or its last.pt (default best)",
+    )
+
+
 def add_overrides(parser: argparse.ArgumentParser, example: str = "train.k_g=5") -> None:
     """The repeatable `--set KEY=VALUE` option (a config override), as args.overrides."""
     parser.add_argument(

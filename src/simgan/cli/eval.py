@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from simgan.cli._common import (
+    add_checkpoint,
     add_device,
     add_json,
     add_overwrite,
@@ -84,6 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score a run: realism raw vs refined, preservation, gaze (writes metrics.json)",
     )
     q.add_argument("run", help="run folder")
+    add_checkpoint(q)
     q.add_argument("--real", help="real images to compare with (default: the run's real set)")
     q.add_argument("--synthetic", help="synthetic images (default: the run's synthetic set)")
     q.add_argument("--test", help="labelled real test set with gaze for the gaze estimator")
@@ -289,6 +291,7 @@ def cmd_all(args: argparse.Namespace) -> int:
             "estimator_count",
             "fresh",
             "overwrite",
+            "checkpoint",
         ),
         device=str(resolve_device(args.device)),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from simgan.cli._common import add_output, add_overwrite
+from simgan.cli._common import add_checkpoint, add_output, add_overwrite
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="file format (default: from the suffix of -o: .onnx, or .pt for TorchScript)",
     )
     add_output(p, help="file to write, e.g. refiner.onnx")
+    add_checkpoint(p)
     add_overwrite(p)
     p.set_defaults(func=cmd_export)
 
@@ -32,7 +33,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from simgan.export import TOLERANCE, export_run
 
     check_output_path(args.out, args.overwrite)
-    path, max_diff = export_run(args.run, args.out, args.format, overwrite=args.overwrite)
+    path, max_diff = export_run(
+        args.run, args.out, args.format, overwrite=args.overwrite, checkpoint=args.checkpoint
+    )
     print(
         f"wrote {path}; max |PyTorch - exported| on random inputs: {max_diff:.2e} "
         f"(tolerance {TOLERANCE:g})"

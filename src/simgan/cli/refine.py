@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from simgan.cli._common import add_overwrite, positive_int
+from simgan.cli._common import add_checkpoint, add_overwrite, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--chunk", type=positive_int, default=16384, help="images read and written at a time"
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    add_checkpoint(p)
     add_overwrite(p)
     p.set_defaults(func=cmd_refine)
 
@@ -40,7 +41,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
         refine_file,
         refine_file_distributed,
     )
-    from simgan.training import distributed
+    from simgan.training import distributed, refiner_checkpoint
 
     check_output_path(args.out, args.overwrite)
     env, device = distributed.setup(_device(args))
@@ -49,8 +50,8 @@ def cmd_refine(args: argparse.Namespace) -> int:
             refiner = load_any_refiner(args.model, device)
             channels, source = refiner.channels, args.model
         else:
-            refiner, _, channels = load_refiner(args.run, device)
-            source = args.run
+            source = refiner_checkpoint(args.run, args.checkpoint)
+            refiner, _, channels = load_refiner(source, device)
         kwargs = dict(
             channels=channels,
             batch_size=args.batch_size,
@@ -71,7 +72,10 @@ def cmd_refine(args: argparse.Namespace) -> int:
         distributed.teardown(env)
     if env.is_main:
         procs = f" by {env.world_size} processes" if env.enabled else ""
-        print(f"refined {n} images into {args.out}{procs} in {dt:.1f} s ({n / dt:.0f} images/s)")
+        print(
+            f"refined {n} images with {source} into {args.out}{procs} in {dt:.1f} s "
+            f"({n / dt:.0f} images/s)"
+        )
     return 0
 
 

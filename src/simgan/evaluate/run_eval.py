@@ -36,7 +36,7 @@ from simgan.evaluate.preservation import preservation
 from simgan.evaluate.preservation_estimator import train_preservation_estimator
 from simgan.evaluate.realism import c2st, kid
 from simgan.refine import load_refiner, refine_array
-from simgan.training.checkpoint import find_checkpoint, load_checkpoint
+from simgan.training.checkpoint import load_checkpoint, refiner_checkpoint
 
 ESTIMATOR_COUNT = 8000  # fresh eyes the preservation estimator trains on, at most by default
 
@@ -106,8 +106,12 @@ def evaluate_run(
     device: str = "cpu",
     write: bool = True,
     overwrite: bool = False,
+    checkpoint: str = "best",
 ) -> dict[str, Any]:
     """Score a run; returns the metrics (also saved as RUN/metrics.json when `write`).
+
+    The refiner scored is the run's best.pt where checkpoint selection kept one (unless
+    checkpoint="last"), else last.pt; "checkpoint" in the metrics names the file.
 
     Up to `count` images are drawn from the real file (seed) and the synthetic file (seed + 1)
     as `simgan eval realism` draws them (see draw and c2st_drawn), so both commands give the
@@ -124,7 +128,8 @@ def evaluate_run(
     from the file (the run's training images when it is the training file: scored_on says
     so). `device` runs the classifiers, feature network and estimators."""
     run = Path(run)
-    data = load_checkpoint(find_checkpoint(run))["data"]
+    ckpt_path = refiner_checkpoint(run, checkpoint)
+    data = load_checkpoint(ckpt_path)["data"]
     if write:
         check_output_path(run / "metrics.json", overwrite)
     synthetic = synthetic or data["synthetic"]["path"]
@@ -134,7 +139,7 @@ def evaluate_run(
             raise SimganError(f"{p}: not found (moved since training?); pass it explicitly")
     # inputs that can fail are read before anything is computed
     estimator = None if gaze_estimator is None else load_gaze_estimator(gaze_estimator, device)
-    refiner, _, _ = load_refiner(run)
+    refiner, _, _ = load_refiner(ckpt_path)
     training_file = _same_file(synthetic, data["synthetic"]["path"])
     stream = fresh_stream(synthetic) if fresh and training_file else None
     if stream is not None:
@@ -160,6 +165,7 @@ def evaluate_run(
 
     out: dict[str, Any] = {
         "run": str(run),
+        "checkpoint": str(ckpt_path),
         "synthetic": str(synthetic),
         "real": str(real),
         "real_count": int(len(real_images)),

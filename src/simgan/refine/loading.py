@@ -30,19 +30,23 @@ from simgan.models import build_refiner
 from simgan.optional import need_onnx
 from simgan.refine.files import refine_array
 from simgan.threads import worker_count
-from simgan.training.checkpoint import find_checkpoint, load_checkpoint
+from simgan.training.checkpoint import load_checkpoint, refiner_checkpoint
 
 METADATA_FILE = "simgan.json"  # TorchScript extra file holding the export metadata
 
 
 def load_refiner(
-    run_or_checkpoint: str | os.PathLike, device: str | torch.device = "cpu"
+    run_or_checkpoint: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    checkpoint: str = "best",
 ) -> tuple[nn.Module, Config, int]:
     """The trained refiner of a run (folder or checkpoint file), in eval mode.
 
-    Returns (refiner, config, channels).
+    For a run folder, `checkpoint` picks best.pt (what checkpoint selection kept, where the
+    run used it; otherwise last.pt) or "last". Returns (refiner, config, channels).
     """
-    ckpt = load_checkpoint(find_checkpoint(run_or_checkpoint), map_location=device)
+    path = refiner_checkpoint(run_or_checkpoint, checkpoint)
+    ckpt = load_checkpoint(path, map_location=device)
     cfg = from_dict(Config, ckpt["config"])
     channels = int(ckpt["data"]["real"]["shape"][0])
     refiner = build_refiner(cfg.model.refiner, channels, **cfg.model.refiner_options())
@@ -161,7 +165,7 @@ def load_torchscript(path: str | os.PathLike, device="cpu") -> TorchRefiner:
 
 
 def load_any_refiner(
-    path_or_run: str | os.PathLike, device: str | torch.device = "cpu"
+    path_or_run: str | os.PathLike, device: str | torch.device = "cpu", checkpoint: str = "best"
 ) -> TorchRefiner | OnnxRefiner:
     """A refiner from a run folder, a simgan checkpoint, a .onnx file or a TorchScript file.
 
@@ -176,5 +180,5 @@ def load_any_refiner(
         return OnnxRefiner(p, device)
     if p.is_file() and _is_torchscript(p):
         return load_torchscript(p, device)
-    module, _, channels = load_refiner(p, device)
+    module, _, channels = load_refiner(p, device, checkpoint)
     return TorchRefiner(module, channels, device, "pytorch", str(p))

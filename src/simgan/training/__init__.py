@@ -5,14 +5,21 @@ updates.py      one update of the refiner, of the discriminator, one adversarial
 state.py        TrainState (networks, optimizers, history buffer, generators), build_state
 monitor.py      stop signals, metrics, the NaN guard, log rows and progress
 resume.py       what a checkpoint holds of a run and how a run resumes exactly
-checkpoint.py   checkpoint files: atomic writes, safe loads
+checkpoint.py   checkpoint files: atomic writes, safe loads; which one a run's refiner is
+selection.py    checkpoint selection: realism on held-out real training images, best.pt
 run_dir.py      numbered run folders, log.txt and metrics.jsonl
 batches.py      training images in memory (ImageBank) and the batches drawn from them
 distributed.py  several processes under torchrun (DDP), sharded data, per-rank state
 """
 
 from simgan.training.batches import ImageBank
-from simgan.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from simgan.training.checkpoint import (
+    best_checkpoint,
+    find_checkpoint,
+    load_checkpoint,
+    refiner_checkpoint,
+    save_checkpoint,
+)
 from simgan.training.loop import load_banks, train
 from simgan.training.resume import RESUMABLE_CHANGES, load_run_config
 from simgan.training.run_dir import RunLog, new_run_dir, read_metrics
@@ -25,6 +32,7 @@ __all__ = [
     "RunLog",
     "TrainState",
     "adversarial_step",
+    "best_checkpoint",
     "build_state",
     "discriminator_update",
     "find_checkpoint",
@@ -34,6 +42,7 @@ __all__ = [
     "make_optimizer",
     "new_run_dir",
     "read_metrics",
+    "refiner_checkpoint",
     "refiner_update",
     "save_checkpoint",
     "train",

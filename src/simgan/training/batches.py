@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import torch
 
 from simgan.data.dataset import DatasetReader
@@ -89,6 +90,14 @@ class ImageBank:
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    def without_rows(self, rows: np.ndarray) -> ImageBank:
+        """This bank less the images at file rows `rows` (e.g. those set aside for checkpoint
+        selection); `file_count` still describes the whole file."""
+        mine = np.arange(self.offset, self.offset + len(self))
+        keep = torch.from_numpy(np.flatnonzero(~np.isin(mine, rows)))
+        labels = None if self.labels is None else self.labels[keep]
+        return self._like(self.images[keep], labels)
 
     @property
     def shape(self) -> tuple[int, int, int]:

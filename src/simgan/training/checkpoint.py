@@ -21,6 +21,8 @@ from simgan.atomic import atomic_path
 from simgan.errors import SimganError
 
 FORMAT = "simgan-checkpoint"
+BEST_CHECKPOINT = "best.pt"  # the refiner checkpoint selection chose (select.every > 0)
+CHECKPOINT_CHOICES = ("best", "last")
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -62,3 +64,21 @@ def find_checkpoint(run_or_file: str | os.PathLike) -> Path:
     if not p.exists():
         raise SimganError(f"{p}: no such run folder or checkpoint file")
     return p
+
+
+def best_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    """checkpoints/best.pt of a run folder that selected one, else None."""
+    best = Path(run_dir) / "checkpoints" / BEST_CHECKPOINT
+    return best if best.is_file() else None
+
+
+def refiner_checkpoint(run_or_file: str | os.PathLike, which: str = "best") -> Path:
+    """The checkpoint whose refiner a run stands for: with which="best", checkpoints/best.pt
+    where checkpoint selection kept one (else last.pt); with "last", last.pt; a checkpoint
+    file is itself. Resuming always uses last.pt (find_checkpoint)."""
+    if which not in CHECKPOINT_CHOICES:
+        raise SimganError(f"checkpoint '{which}': choose best or last")
+    p = Path(run_or_file)
+    if p.is_dir() and which == "best" and (best := best_checkpoint(p)) is not None:
+        return best
+    return find_checkpoint(p)

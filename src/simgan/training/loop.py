@@ -31,11 +31,22 @@ from simgan.images import from_network, to_float
 from simgan.models import patch_grid
 from simgan.training import distributed as dist_
 from simgan.training.batches import ImageBank, check_compatible
-from simgan.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from simgan.training.checkpoint import (
+    BEST_CHECKPOINT,
+    find_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from simgan.training.estimate import plan_training
 from simgan.training.monitor import Monitor, NoLog, StopFlag
 from simgan.training.resume import check_resume, rank_state, restore_state, state_to_checkpoint
 from simgan.training.run_dir import RunLog, drop_metrics_after, new_run_dir
+from simgan.training.selection import (
+    build_selector,
+    held_out_rows,
+    selection_due,
+    write_best_record,
+)
 from simgan.training.state import TrainState, build_state
 from simgan.training.updates import adversarial_step, discriminator_update, refiner_update
 from simgan.viz import auto_scale, make_grid, sample_grid, save_png
@@ -60,6 +71,15 @@ def load_banks(
     synthetic = ImageBank.from_file(synthetic_path, shard=shard, label=label)
     real = ImageBank.from_file(real_path, shard=shard)
     synthetic = check_compatible(synthetic, real, cfg.train.batch_size, cfg.train.resize)
+    if cfg.select.every:  # checkpoint selection scores on real training images D never sees
+        rows = held_out_rows(real.file_count, cfg.select, cfg.seed, str(real_path))
+        if real.file_count - len(rows) < cfg.train.batch_size:
+            raise SimganError(
+                f"{real_path}: {real.file_count} real images less select.held_out "
+                f"{len(rows)} are fewer than the batch size {cfg.train.batch_size}; lower "
+                "select.held_out or train.batch_size"
+            )
+        real = real.without_rows(rows)
     return synthetic, real
 
 
@@ -87,6 +107,8 @@ def train(
         }
         for name, bank in (("synthetic", synthetic), ("real", real))
     }
+    if cfg.select.every:
+        data["real"]["held_out"] = cfg.select.held_out
     if dry_run:
         if resume is not None:  # a dry run of a resume refuses what the resume would refuse
             ckpt_path = find_checkpoint(resume)
@@ -136,6 +158,11 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
             return draw(synthetic)
         return synthetic.sample_labeled(b, state.data_generator, device, state.channels_last)
 
+    selector = None
+    if cfg.select.every and env.is_main:
+        rows = held_out_rows(real.file_count, cfg.select, cfg.seed, real.path)
+        selector = build_selector(cfg, real.path, rows, synthetic.images, device)
+        selector.load_state_dict(state.selection)
     monitor = Monitor(cfg, state, env, log, run_dir, echo)
     try:
         with StopFlag(repeat_stops=not env.enabled) as stop:
@@ -160,9 +187,12 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
                 due = monitor.after_step(phase, m, images, stop.raised)
                 if due.sample and env.is_main:
                     _save_samples(state, fixed, cfg.log.sample_count, run_dir, scale)
-                if due.save or due.stopping:
+                best = _select(state, selector, phase, cfg, log, env)
+                if due.save or due.stopping or best:
                     tag = f"step_{state.step:07d}" if due.save else None
-                    _save(state, cfg, data, run_dir, env, tag)
+                    _save(state, cfg, data, run_dir, env, tag, best=best)
+                    if best and env.is_main:
+                        write_best_record(run_dir, selector, cfg.select.held_out)
                 if due.stopping:
                     monitor.close()  # end the bar's line before the message
                     log.info(
@@ -181,6 +211,13 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
             log.info(f"done: already at step {state.step}, nothing to train; refiner in {last}")
         else:
             log.info(f"done: {state.step} steps; refiner in {last}")
+        if selector is not None and selector.best_step >= 0:
+            log.info(
+                f"best checkpoint (select.metric {selector.metric} on "
+                f"{cfg.select.held_out} held-out real training images): step "
+                f"{selector.best_step}, {selector.metric} {selector.best_score:.5g}; in "
+                f"{run_dir / 'checkpoints' / 'best.pt'}, used by refine, eval and export"
+            )
         log.info(f"history buffer (this process): {state.history.stats()}", echo=False)
     finally:
         monitor.close()
@@ -271,15 +308,42 @@ def _save_samples(state: TrainState, fixed, count: int, run_dir: Path, scale: in
         save_png(make_grid(history), run_dir / "samples" / f"history_{step}.png", scale=scale)
 
 
-def _save(state: TrainState, cfg: Config, data: dict, run_dir: Path, env, tag: str | None):
-    """checkpoints/last.pt (and checkpoints/<tag>.pt when a tag is given): every rank
-    sends its buffer and generators, rank 0 writes one file."""
+def _select(state: TrainState, selector, phase: str, cfg: Config, log, env) -> bool:
+    """Score the refiner when selection is due (rank 0); True on every rank when it is the
+    best so far (then the caller saves checkpoints/best.pt)."""
+    if not selection_due(cfg, state.step, phase):
+        return False
+    best = False
+    if selector is not None:  # rank 0
+        value = selector.score(state.refiner)
+        best = selector.update(state.step, value)
+        state.selection = selector.state_dict()
+        log.metrics({"step": state.step, "phase": phase, f"select_{selector.metric}": value})
+        if best:
+            log.info(f"step {state.step}: select {selector.metric} {value:.5g} (best so far)")
+    return bool(dist_.broadcast(best, env))
+
+
+def _save(
+    state: TrainState,
+    cfg: Config,
+    data: dict,
+    run_dir: Path,
+    env,
+    tag: str | None,
+    *,
+    best: bool = False,
+):
+    """checkpoints/last.pt (and checkpoints/<tag>.pt when a tag is given, best.pt when
+    `best`): every rank sends its buffer and generators, rank 0 writes one file."""
     others = dist_.gather_to_main(rank_state(state), env) if env.enabled else None
     if env.is_main:
         ckpt = state_to_checkpoint(state, cfg, data, other_ranks=(others or [None])[1:])
         save_checkpoint(ckpt, run_dir / "checkpoints" / "last.pt")
         if tag:
             save_checkpoint(ckpt, run_dir / "checkpoints" / f"{tag}.pt")
+        if best:
+            save_checkpoint(ckpt, run_dir / "checkpoints" / BEST_CHECKPOINT)
     dist_.barrier(env)
 
 

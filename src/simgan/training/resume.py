@@ -58,6 +58,7 @@ def state_to_checkpoint(
         "rng": mine["rng"],
         "data": data,
         "world_size": 1 + len(other_ranks or []),
+        "selection": dict(state.selection),
     }
     if other_ranks:
         ckpt["per_rank"] = list(other_ranks)
@@ -85,6 +86,7 @@ def restore_state(
     state.opt_refiner.load_state_dict(ckpt["opt_refiner"])
     state.opt_discriminator.load_state_dict(ckpt["opt_discriminator"])
     state.step = int(ckpt["step"])
+    state.selection = dict(ckpt.get("selection") or {})
     saved = [{"history": ckpt["history"], "rng": ckpt["rng"]}, *ckpt.get("per_rank", [])]
     if len(saved) == world_size:
         state.history.load_state_dict(saved[rank]["history"])

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
@@ -52,6 +53,8 @@ class TrainState:
     discriminator_fixed: nn.Module | None = None
     amp_dtype: torch.dtype | None = None  # autocast dtype (bf16), None for float32
     channels_last: bool = False
+    # checkpoint selection (selection.py): best score so far and its step; saved
+    selection: dict[str, Any] = field(default_factory=dict)
     # What the losses use but training never changes (rebuilt from the config, not saved):
     # psi of the self-regularization (with its frozen network for psi="features"), the
     # frozen label estimator (None = no label term), D's input augmentation (its draws come

@@ -1,0 +1,136 @@
+"""Screen training options on the real TRAINING set's own held-out split (never the holdout).
+
+    python benchmarks/screen_eyes_options.py --out /tmp/screen --seed 0 \
+        --set model.spectral_norm=true --set loss.real_label_smoothing=0.1
+
+1. the real, unlabeled set (default ../shared/data/real/mpiigaze_p00_36x60, 3,000 patches
+   36x60) is split at random (permutation seed 0, the same for every seed and setting) into
+   a training part (2,400) the refiner trains against and a validation part (600) it is
+   scored against; nothing here reads ../shared/data/holdout;
+2. 4,000 simulator eyes of stream `--seed` at 36x60;
+3. with --label-model, a gaze estimator is trained on those synthetic eyes (the
+   preservation estimator's recipe: appearance-only jitter, validation plateau) and passed
+   as loss.label_model (add --set loss.lambda_label=W to use it);
+4. a refiner trains with the CPU budget (simgan.experiments.budgets.EYES_CPU_BUDGET) plus
+   the --set overrides; with select.every > 0 the trainer keeps checkpoints/best.pt, chosen
+   on select.held_out patches of the 2,400 training ones (not on the validation part);
+5. evaluate_run against the 600 validation patches: C2ST and KID of raw and refined eyes,
+   iris and gaze moved on fresh simulator eyes; for a run with a best checkpoint, both the
+   best and the last checkpoint are scored.
+Prints one JSON object. The data of step 1-3 is kept in --out and reused by later calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL = SHARED / "real/mpiigaze_p00_36x60/test_images_36x60_uint8.npz"
+SIZE = (36, 60)
+VAL_COUNT = 600
+
+
+def split_real(src: Path, out: Path) -> tuple[Path, Path]:
+    """train.h5 and val.h5 in `out` (a fixed permutation of `src`), made once."""
+    from simgan.data.importers.npz import import_npz
+
+    train, val = out / "train.h5", out / "val.h5"
+    if train.is_file() and val.is_file():
+        return train, val
+    with np.load(src) as z:
+        images = z["images"]
+    order = np.random.default_rng(0).permutation(len(images))
+    for path, idx in ((val, order[:VAL_COUNT]), (train, order[VAL_COUNT:])):
+        tmp = path.with_suffix(".npz")
+        np.savez(tmp, images=images[np.sort(idx)])
+        import_npz(tmp, path, size=SIZE, domain="real", overwrite=True)
+        tmp.unlink()
+    return train, val
+
+
+def label_model(synthetic: Path, seed: int, out: Path) -> Path:
+    """A gaze estimator trained on the synthetic training eyes, saved once per seed."""
+    from simgan.data.dataset import DatasetReader
+    from simgan.evaluate.gaze_estimation import save_gaze_estimator
+    from simgan.evaluate.preservation_estimator import train_preservation_estimator
+
+    path = out / f"label_model_{seed}.pt"
+    if not path.is_file():
+        with DatasetReader(synthetic) as r:
+            images, labels = r.read()
+        gaze = labels["gaze"]
+        model, info = train_preservation_estimator(images, gaze, seed=seed)
+        save_gaze_estimator(model, path, overwrite=True)
+        print(f"label model: {info['val_error_deg']:.2f} deg validation error", file=sys.stderr)
+    return path
+
+
+def summary(metrics: dict) -> dict:
+    keys = ("c2st_accuracy_raw_synthetic", "c2st_accuracy_refined", "kid_raw_synthetic")
+    out = {k: metrics[k] for k in (*keys, "kid_refined")}
+    p = metrics.get("preservation", {})
+    for k in ("pupil_shift_px_mean", "gaze_shift_deg_mean", "estimator_error_deg"):
+        if k in p:
+            out[k] = p[k]
+    return out
+
+
+def main() -> None:
+    from simgan.config import load_config
+    from simgan.data.eyes import write_synthetic_eyes
+    from simgan.evaluate.run_eval import evaluate_run
+    from simgan.experiments.budgets import EYES_CPU_BUDGET
+    from simgan.training import train
+    from simgan.training.checkpoint import best_checkpoint
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--real", type=Path, default=REAL)
+    ap.add_argument("--out", type=Path, required=True, help="folder for the data and runs")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--count", type=int, default=4000, help="synthetic eyes (4000)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--label-model", action="store_true", help="train and pass loss.label_model")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    data = args.out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    train_h5, val_h5 = split_real(args.real, data)
+    syn = data / f"synthetic_{args.seed}.h5"
+    if not syn.is_file():
+        write_synthetic_eyes(syn, args.count, seed=args.seed, size=SIZE, overwrite=True)
+    overrides = [f"seed={args.seed}", *EYES_CPU_BUDGET]
+    if args.label_model:
+        overrides.append(f"loss.label_model={label_model(syn, args.seed, data)}")
+    overrides += args.overrides
+    cfg = load_config("eyes", overrides)
+    t1 = time.perf_counter()
+    run = train(cfg, syn, train_h5, args.out / "runs", echo=False)
+    t2 = time.perf_counter()
+    result = {
+        "benchmark": "screen_eyes_options",
+        "seed": args.seed,
+        "overrides": args.overrides,
+        "run": str(run),
+        "train_s": round(t2 - t1, 1),
+    }
+    best = best_checkpoint(run)
+    points = {"last": run / "checkpoints" / "last.pt"}
+    if best is not None:
+        points["best"] = best
+        result["best_step"] = json.loads((run / "checkpoints" / "best.json").read_text())
+    for name, ckpt in points.items():
+        m = evaluate_run(ckpt, real=val_h5, count=VAL_COUNT, seed=args.seed, write=False)
+        result[name] = summary(m)
+    result["wall_s"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(result, default=float))
+
+
+if __name__ == "__main__":
+    main()
