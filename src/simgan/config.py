@@ -134,6 +134,7 @@ class LogConfig:
     checkpoint_every: int = 2000  # steps between kept checkpoints (last.pt is always kept)
     sample_count: int = 16
     progress: bool = True
+    tensorboard: bool = False  # also write TensorBoard events into RUN/tensorboard/ (extra)
 
 
 @dataclass(frozen=True)

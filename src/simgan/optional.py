@@ -21,6 +21,18 @@ def need_onnx() -> tuple[ModuleType, ModuleType]:
     return onnx, onnxruntime
 
 
+def need_tensorboard() -> type:
+    """torch.utils.tensorboard.SummaryWriter, which needs the `tensorboard` extra."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise SimganError(
+            "log.tensorboard needs the tensorboard package; install it with: "
+            "pip install 'simgan[tensorboard]' (or set log.tensorboard=false)"
+        ) from None
+    return SummaryWriter
+
+
 def onnxruntime_has_cuda() -> bool:
     """True where onnxruntime is installed and can run on CUDA."""
     try:

@@ -29,6 +29,7 @@ from simgan.device import resolve_device
 from simgan.errors import SimganError
 from simgan.images import from_network, to_float
 from simgan.models import patch_grid
+from simgan.optional import need_tensorboard
 from simgan.training import distributed as dist_
 from simgan.training.batches import ImageBank, check_compatible
 from simgan.training.checkpoint import (
@@ -48,6 +49,7 @@ from simgan.training.selection import (
     write_best_record,
 )
 from simgan.training.state import TrainState, build_state
+from simgan.training.tensorboard import TensorBoardLog
 from simgan.training.updates import adversarial_step, discriminator_update, refiner_update
 from simgan.viz import auto_scale, make_grid, sample_grid, save_png
 
@@ -98,6 +100,8 @@ def train(
     Under torchrun (RANK / WORLD_SIZE set) every process calls this with the same arguments;
     rank 0 writes the run folder, every rank returns its path."""
     env = dist_.env_from_torchrun()
+    if cfg.log.tensorboard:
+        need_tensorboard()  # the extra is missing: say so before reading any data
     synthetic, real = load_banks(cfg, synthetic_path, real_path, env)
     data = {
         name: {
@@ -141,7 +145,7 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
     # a resume replays the steps after its checkpoint: their rows from before go, else they
     # would appear twice (before RunLog opens the file to append)
     dropped = drop_metrics_after(run_dir, state.step) if resume and env.is_main else 0
-    log = RunLog(run_dir, echo=echo) if env.is_main else NoLog()
+    log = _open_log(cfg, run_dir, echo, env, state.step if resume else None)
     _log_start(cfg, state, log, run_dir, data, real.shape, resume, saved_world, env, dropped)
     for line in notes(state.step) if notes else ():
         log.info(line)
@@ -186,7 +190,7 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
                 # bookkeeping: NaN guard and log row, then sample grid, checkpoint, stop
                 due = monitor.after_step(phase, m, images, stop.raised)
                 if due.sample and env.is_main:
-                    _save_samples(state, fixed, cfg.log.sample_count, run_dir, scale)
+                    _save_samples(state, fixed, cfg.log.sample_count, run_dir, scale, log)
                 best = _select(state, selector, phase, cfg, log, env)
                 if due.save or due.stopping or best:
                     tag = f"step_{state.step:07d}" if due.save else None
@@ -223,6 +227,17 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
         monitor.close()
         log.close()
     return run_dir
+
+
+def _open_log(cfg: Config, run_dir: Path, echo: bool, env, resumed_at: int | None):
+    """log.txt and metrics.jsonl (rank 0), with TensorBoard events when log.tensorboard;
+    a resume at step k hides the events the earlier session wrote after k."""
+    if not env.is_main:
+        return NoLog()
+    board = None
+    if cfg.log.tensorboard:
+        board = TensorBoardLog(run_dir, None if resumed_at is None else resumed_at + 1)
+    return RunLog(run_dir, echo=echo, board=board)
 
 
 def _open_run(
@@ -290,7 +305,9 @@ def _save_real_grid(cfg: Config, real: ImageBank, run_dir: Path, env: dist_.Dist
     return scale
 
 
-def _save_samples(state: TrainState, fixed, count: int, run_dir: Path, scale: int) -> None:
+def _save_samples(
+    state: TrainState, fixed, count: int, run_dir: Path, scale: int, log: RunLog
+) -> None:
     """samples/step_N.png (synthetic | refined | difference of the FIXED batch) and, once
     the buffer holds images, samples/history_step_N.png (what D sees besides the current R).
     The history draw uses the buffer's own generator: training draws are unchanged."""
@@ -303,9 +320,11 @@ def _save_samples(state: TrainState, fixed, count: int, run_dir: Path, scale: in
         torch.manual_seed(0)
         grid = sample_grid(state.refiner, fixed)
     save_png(grid, run_dir / "samples" / f"{step}.png", scale=scale)
+    log.image("samples/synthetic_refined_difference", grid, state.step)
     if len(state.history):
-        history = from_network(state.history.sample(count))
-        save_png(make_grid(history), run_dir / "samples" / f"history_{step}.png", scale=scale)
+        history = make_grid(from_network(state.history.sample(count)))
+        save_png(history, run_dir / "samples" / f"history_{step}.png", scale=scale)
+        log.image("samples/history", history, state.step)
 
 
 def _select(state: TrainState, selector, phase: str, cfg: Config, log, env) -> bool:

@@ -112,6 +112,9 @@ class NoLog:
     def metrics(self, row: dict[str, Any]) -> None:
         pass
 
+    def image(self, tag: str, image: Any, step: int) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

@@ -7,7 +7,9 @@ runs/00003-eyes/
                       the rows written after its checkpoint)
     samples/          synthetic | refined | |difference| grids of a FIXED batch (step_N.png),
                       history buffer grids (history_step_N.png), real images (real.png)
-    checkpoints/      last.pt (always) and step_NNNNNNN.pt (periodic)
+    checkpoints/      last.pt (always) and step_NNNNNNN.pt (periodic); best.pt and
+                      best.json with checkpoint selection (select.every)
+    tensorboard/      TensorBoard events of the same rows and grids (log.tensorboard)
 """
 
 from __future__ import annotations
@@ -47,11 +49,13 @@ def new_run_dir(
 
 
 class RunLog:
-    """Appends to log.txt and metrics.jsonl; prints log lines when asked."""
+    """Appends to log.txt and metrics.jsonl; prints log lines when asked; with `board` (a
+    simgan.training.tensorboard.TensorBoardLog) also writes the rows and images there."""
 
-    def __init__(self, run_dir: Path, echo: bool = False) -> None:
+    def __init__(self, run_dir: Path, echo: bool = False, board: Any = None) -> None:
         self.run_dir = run_dir
         self.echo = echo
+        self.board = board
         self._text = open(run_dir / "log.txt", "a", buffering=1)  # noqa: SIM115
         self._metrics = open(run_dir / "metrics.jsonl", "a", buffering=1)  # noqa: SIM115
 
@@ -63,10 +67,20 @@ class RunLog:
 
     def metrics(self, row: dict[str, Any]) -> None:
         self._metrics.write(json.dumps(row) + "\n")
+        if self.board is not None:
+            self.board.scalars(row)
+
+    def image(self, tag: str, image: Any, step: int) -> None:
+        """A picture for TensorBoard (the PNG files are written by their callers)."""
+        if self.board is not None:
+            self.board.image(tag, image, step)
 
     def close(self) -> None:
         self._text.close()
         self._metrics.close()
+        if self.board is not None:
+            self.board.close()
+            self.board = None
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
