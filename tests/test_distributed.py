@@ -37,6 +37,7 @@ from simgan.training import distributed as dist_
 from simgan.training import load_banks, train
 from simgan.training.batches import ImageBank, shard_range
 from simgan.training.checkpoint import load_checkpoint
+from simgan.training.selection import held_out_rows
 
 pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available(), reason="torch.distributed is not available"
@@ -220,3 +221,49 @@ def test_global_batch_must_split_evenly(tmp_path):
         load_banks(cfg, path, path, dist_.DistEnv(rank=0, world_size=3))
     syn, real = load_banks(cfg, path, path, dist_.DistEnv(rank=1, world_size=2))
     assert len(syn) == len(real) == 6 and syn.file_count == 12
+
+
+SELECT_SCRIPT = """
+import sys
+from simgan.cli import main
+
+syn, real, out, sets = sys.argv[1:5]
+args = ["train", "--synthetic", syn, "--real", real, "--config", "tiny", "--quiet", "--out", out]
+for s in sets.split(","):
+    args += ["--set", s]
+assert main(args) == 0
+"""
+
+
+def test_checkpoint_selection_under_two_processes(tmp_path):
+    """Rank 0 scores, every rank learns whether it was the best (no rank waits forever),
+    and the held-out rows are left out of both shards."""
+    rng = np.random.default_rng(1)
+    syn = write_dataset(tmp_path / "syn.h5", rng.integers(0, 256, (16, 8, 8, 1), np.uint8))
+    real = write_dataset(tmp_path / "real.h5", rng.integers(0, 256, (16, 8, 8, 1), np.uint8))
+    script = tmp_path / "launch_select.py"
+    script.write_text(textwrap.dedent(SELECT_SCRIPT))
+    sets = [*SETS, "select.every=1", "select.held_out=4", "select.count=8"]
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        str(script), str(syn), str(real), str(tmp_path / "runs"), ",".join(sets),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run = tmp_path / "runs" / "00000-tiny"
+    scores = [r["step"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+              if "select_kid" in r]  # fmt: skip
+    assert scores == [3, 4, 5]
+    best = json.loads((run / "checkpoints" / "best.json").read_text())
+    assert best["step"] in scores
+    assert load_checkpoint(run / "checkpoints" / "best.pt")["step"] == best["step"]
+    # what each rank trains on: its shard less the held-out rows
+    cfg = load_config("tiny", sets)
+    held = set(held_out_rows(16, cfg.select, cfg.seed).tolist())
+    file_rows = {read_dataset(real).images[i].tobytes(): i for i in range(16)}
+    seen = []
+    for rank in (0, 1):
+        _, bank = load_banks(cfg, syn, real, dist_.DistEnv(rank=rank, world_size=2))
+        seen += [file_rows[img.permute(1, 2, 0).numpy().tobytes()] for img in bank.images]
+    assert sorted(seen) == sorted(set(range(16)) - held)
