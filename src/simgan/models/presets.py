@@ -8,6 +8,7 @@ Patch maps ('same' padding, kernel // 2):
 | eyes   | 35 x 55   | conv3x3 64, 4 blocks    | 9 x 14 = 126 patches |
 | hands  | 224 x 224 | conv7x7 64, 10 blocks   | 7 x 7 = 49 patches   |
 | tiny   | 8 x 8     | conv3x3 32, 2 blocks    | 4 x 4 = 16 patches   |
+| whole  | 8 x 8     | (D only)                | 1 x 1: the whole digit |
 
 The tiny D (conv3x3 s1 32 -> conv3x3 s2 32 -> conv1x1 16 -> conv1x1 2) halves the input
 once, so it gives 4 x 4 on 8 x 8 digits and 18 x 28 on 35 x 55 eyes. Every preset accepts
@@ -41,6 +42,14 @@ DISCRIMINATOR_PRESETS: dict[str, tuple[tuple, ...]] = {
         ("conv", 2, 1, 1),
     ),
     "tiny": (("conv", 32, 3, 1), ("conv", 32, 3, 2), ("conv", 16, 1, 1), ("conv", 2, 1, 1)),
+    # a D that judges whole 8x8 digits (shape, not only strokes: the local D's patches
+    # see 5x5 pixels): halved twice to 2x2, then one 2x2 conv without padding -> 1x1
+    "whole": (
+        ("conv", 32, 3, 1),
+        ("conv", 64, 3, 2),
+        ("conv", 64, 3, 2),
+        ("conv", 2, 2, 1, 0),
+    ),
     # fmt: on
 }
 

@@ -39,6 +39,7 @@ from simgan.training.checkpoint import (
     save_checkpoint,
 )
 from simgan.training.estimate import plan_training
+from simgan.training.label_model import label_name
 from simgan.training.monitor import Monitor, NoLog, StopFlag
 from simgan.training.resume import check_resume, rank_state, restore_state, state_to_checkpoint
 from simgan.training.run_dir import RunLog, drop_metrics_after, new_run_dir
@@ -67,9 +68,9 @@ def load_banks(
             f"evenly over {env.world_size} processes; use a multiple of {env.world_size}"
         )
     shard = (env.rank, env.world_size)
-    # the label-consistency term needs the synthetic gaze labels (loss.label_model is a
-    # gaze estimator); otherwise no label is read
-    label = "gaze" if cfg.loss.lambda_label > 0 else None
+    # the label-consistency term needs the synthetic labels its model reads (gaze for a gaze
+    # estimator, label for a digit classifier); otherwise no label is read
+    label = label_name(cfg.loss.label_model) if cfg.loss.lambda_label > 0 else None
     synthetic = ImageBank.from_file(synthetic_path, shard=shard, label=label)
     real = ImageBank.from_file(real_path, shard=shard)
     synthetic = check_compatible(synthetic, real, cfg.train.batch_size, cfg.train.resize)

@@ -20,11 +20,11 @@ from torch import nn
 from simgan.augment import Augment
 from simgan.config import Config
 from simgan.device import resolve_amp
-from simgan.evaluate.gaze_estimation import load_gaze_estimator
 from simgan.history import HistoryBuffer
 from simgan.models import RandomFeatures, build_discriminator, build_refiner
 from simgan.psi import psi_transform
 from simgan.training import distributed as dist_
+from simgan.training.label_model import load_label_model
 
 
 @dataclass
@@ -149,10 +149,8 @@ def build_psi(cfg: Config, channels: int, device: torch.device) -> Callable:
 
 
 def build_label_model(cfg: Config, device: torch.device) -> nn.Module | None:
-    """The frozen gaze estimator of loss.label_model (eval mode, no gradients to its
-    weights), or None when the label term is off."""
+    """The frozen gaze estimator or digit classifier of loss.label_model (label_model.py),
+    or None when the label term is off."""
     if cfg.loss.lambda_label == 0:
         return None
-    model = load_gaze_estimator(cfg.loss.label_model, device=str(device))
-    model.requires_grad_(False)
-    return model.eval()
+    return load_label_model(cfg.loss.label_model, device)
