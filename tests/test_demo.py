@@ -26,13 +26,17 @@ def test_digits_demo_prints_accuracies(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "raw synthetic digits" in out and "REFINED synthetic digits" in out and "ceiling" in out
+    assert "898 unlabeled / 449 validation / 450 test" in out
     (folder,) = tmp_path.iterdir()
     results = json.loads((folder / "results.json").read_text())
     for key in ("accuracy_raw_synthetic", "accuracy_refined_synthetic", "accuracy_real_trained"):
         assert 0.0 <= results[key] <= 1.0
-    assert results["test_count"] == 1797 - 1797 // 2
+    assert results["test_count"] == 1797 - 1797 // 2 - 1797 // 4
     # a real-trained classifier on real digits is far above chance: the test set is real
     assert results["accuracy_real_trained"] > 0.8
+    for clf in ("logistic", "svm", "knn"):  # every classifier, both labelled splits
+        for split in ("val", "test"):
+            assert results[f"{split}_{clf}_real_trained"] > 0.8
     assert (folder / "synthetic_refined_real.png").exists()
 
 
@@ -71,3 +75,14 @@ def test_eyes_demo_needs_real(tmp_path, capsys):
     assert main(["demo", "eyes", "--out", str(tmp_path)]) == 2
     assert "--real" in capsys.readouterr().err
     assert main(["demo", "eyes", "--real", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+
+
+def test_the_real_digits_split_three_ways_once():
+    from simgan.experiments.digits_demo import split_real_digits
+
+    unlabeled, val, test = split_real_digits(1797)
+    assert (len(unlabeled), len(val), len(test)) == (898, 449, 450)
+    together = np.concatenate([unlabeled, val, test])
+    assert sorted(together) == list(range(1797))  # disjoint and complete
+    again = split_real_digits(1797)
+    assert all(np.array_equal(a, b) for a, b in zip((unlabeled, val, test), again, strict=True))
