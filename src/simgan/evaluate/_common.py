@@ -76,3 +76,21 @@ def split_indices(n: int, fraction: float, rng: np.random.Generator) -> tuple[np
     perm = rng.permutation(n)
     k = int(round(n * fraction))
     return np.sort(perm[k:]), np.sort(perm[:k])
+
+
+def read_model_file(path, what: str, hint: str, kinds: tuple[str, ...], device="cpu") -> dict:
+    """The dict of a model file simgan saved (weights_only load) whose `kind` is one of
+    `kinds`; one clear error naming the file otherwise. `what` names the file's purpose in
+    messages, `hint` how to write one."""
+    try:
+        blob = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise SimganError(f"{path}: {what} file not found") from None
+    except Exception as e:  # unreadable or foreign file: unpickling errors vary
+        raise SimganError(
+            f"{path}: not a readable {what} file ({type(e).__name__}); {hint}"
+        ) from None
+    kind = blob.get("kind") if isinstance(blob, dict) else None
+    if kind not in kinds:
+        raise SimganError(f"{path}: not a {what} file written by simgan (kind {kind!r})")
+    return blob

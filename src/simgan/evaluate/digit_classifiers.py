@@ -28,11 +28,12 @@ from torch import nn
 
 from simgan.atomic import atomic_path
 from simgan.errors import SimganError
-from simgan.evaluate._common import as_images, seeded
+from simgan.evaluate._common import as_images, read_model_file, seeded
 from simgan.images import to_network
 
 CLASSIFIERS = ("logistic", "svm", "knn", "cnn")
 KIND = "digit_classifier"
+CNN_BATCH, CNN_LR = 128, 1e-3
 
 
 class DigitCNN(nn.Module):
@@ -64,16 +65,10 @@ def _pixels(images: np.ndarray) -> np.ndarray:
 
 
 def train_digit_cnn(
-    images: np.ndarray,
-    labels: np.ndarray,
-    *,
-    seed: int = 0,
-    steps: int = 800,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    shift: int = 1,
+    images: np.ndarray, labels: np.ndarray, *, seed: int = 0, steps: int = 800, shift: int = 1
 ) -> DigitCNN:
-    """A DigitCNN trained on uint8 (N, 8, 8, C) images with integer labels, in eval mode.
+    """A DigitCNN trained on uint8 (N, 8, 8, C) images with integer labels, in eval mode
+    (Adam, CNN_LR, batches of CNN_BATCH).
 
     Each batch is shifted by up to `shift` pixels (zero fill), the usual augmentation for
     digits; the step count is fixed, so every training set gets the same budget."""
@@ -85,11 +80,11 @@ def train_digit_cnn(
     with seeded(seed):
         model = DigitCNN(images.shape[-1], classes=int(labels.max()) + 1 if len(labels) else 10)
         model(x_all[:1])  # materialize the lazy layer before the optimizer sees it
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt = torch.optim.Adam(model.parameters(), lr=CNN_LR)
         g = torch.Generator().manual_seed(seed)
         model.train()
         for _ in range(steps):
-            idx = torch.randint(len(x_all), (min(batch_size, len(x_all)),), generator=g)
+            idx = torch.randint(len(x_all), (min(CNN_BATCH, len(x_all)),), generator=g)
             x = x_all[idx]
             if shift:
                 dy, dx = torch.randint(-shift, shift + 1, (2,), generator=g).tolist()
@@ -143,15 +138,8 @@ def save_digit_classifier(model: DigitCNN, path: str | os.PathLike, overwrite: b
 
 def load_digit_classifier(path: str | os.PathLike, device: str = "cpu") -> DigitCNN:
     """Rebuild a DigitCNN written by save_digit_classifier (weights_only load), in eval mode."""
-    try:
-        blob = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:  # unreadable or foreign file: unpickling errors vary
-        raise SimganError(
-            f"{path}: not a readable digit classifier file ({type(e).__name__}); write one "
-            "with save_digit_classifier"
-        ) from None
-    if not isinstance(blob, dict) or blob.get("kind") != KIND:
-        raise SimganError(f"{path}: not a digit classifier file written by simgan")
+    hint = "write one with save_digit_classifier"
+    blob = read_model_file(path, "digit classifier", hint, (KIND,), device)
     model = DigitCNN(**blob["config"])
     model(torch.zeros(1, model.channels, 8, 8))  # materialize the lazy layer
     model.load_state_dict(blob["state_dict"])

@@ -24,7 +24,13 @@ import torch
 from simgan.atomic import atomic_path
 from simgan.data.gaze_conventions import angular_error_deg
 from simgan.errors import SimganError
-from simgan.evaluate._common import as_gaze, as_images, seeded, split_indices
+from simgan.evaluate._common import (
+    as_gaze,
+    as_images,
+    read_model_file,
+    seeded,
+    split_indices,
+)
 from simgan.images import convert_channels, resize_images, to_network
 from simgan.models.gaze_estimator import GazeEstimator, gaze_loss
 
@@ -223,15 +229,8 @@ def save_gaze_estimator(model: GazeEstimator, path: str | os.PathLike, overwrite
 
 def load_gaze_estimator(path: str | os.PathLike, device: str = "cpu") -> GazeEstimator:
     """Rebuild a model written by save_gaze_estimator (weights_only load)."""
-    try:
-        blob = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:  # any unreadable or foreign file (unpickling errors vary)
-        raise SimganError(
-            f"{path}: not a readable gaze estimator file ({type(e).__name__}); "
-            "write one with save_gaze_estimator or 'simgan eval gaze --save-model'"
-        ) from None
-    if not isinstance(blob, dict) or blob.get("kind") != "gaze_estimator":
-        raise SimganError(f"{path}: not a gaze estimator file written by simgan")
+    hint = "write one with save_gaze_estimator or 'simgan eval gaze --save-model'"
+    blob = read_model_file(path, "gaze estimator", hint, ("gaze_estimator",), device)
     cfg = dict(blob["config"])
     cfg["input_size"] = tuple(cfg["input_size"])
     model = GazeEstimator(**cfg).to(device)

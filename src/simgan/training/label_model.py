@@ -15,7 +15,7 @@ import os
 import torch
 from torch import nn
 
-from simgan.errors import SimganError
+from simgan.evaluate._common import read_model_file
 from simgan.evaluate.digit_classifiers import KIND as CLASSIFIER_KIND
 from simgan.evaluate.digit_classifiers import load_digit_classifier
 from simgan.evaluate.gaze_estimation import load_gaze_estimator
@@ -29,22 +29,8 @@ KINDS = {
 
 def label_model_kind(path: str | os.PathLike) -> str:
     """The `kind` of a label model file, checked."""
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise SimganError(f"{path}: loss.label_model file not found") from None
-    except Exception as e:  # unreadable or foreign file: unpickling errors vary
-        raise SimganError(
-            f"{path}: not a readable label model ({type(e).__name__}); give a gaze estimator "
-            "(simgan eval gaze --save-model) or a digit classifier file"
-        ) from None
-    kind = blob.get("kind") if isinstance(blob, dict) else None
-    if kind not in KINDS:
-        raise SimganError(
-            f"{path}: not a label model written by simgan (kind {kind!r}; expected "
-            f"{' or '.join(KINDS)})"
-        )
-    return kind
+    hint = "give a gaze estimator (simgan eval gaze --save-model) or a digit classifier file"
+    return read_model_file(path, "label model", hint, tuple(KINDS))["kind"]
 
 
 def label_name(path: str | os.PathLike) -> str:
