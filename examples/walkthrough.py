@@ -28,10 +28,10 @@
 # %%
 QUICK = True
 
-SYNTHETIC_COUNT = 2000 if QUICK else 20000
-PRETRAIN_REFINER_STEPS = 100 if QUICK else 200
+SYNTHETIC_COUNT = 1000 if QUICK else 20000
+PRETRAIN_REFINER_STEPS = 50 if QUICK else 200
 PRETRAIN_DISCRIMINATOR_STEPS = 25 if QUICK else 50
-ADVERSARIAL_STEPS = 300 if QUICK else 1500
+ADVERSARIAL_STEPS = 200 if QUICK else 1500
 SEED = 0
 
 # %%
@@ -148,7 +148,7 @@ overrides = [
     f"train.pretrain_refiner_steps={PRETRAIN_REFINER_STEPS}",
     f"train.pretrain_discriminator_steps={PRETRAIN_DISCRIMINATOR_STEPS}",
     "log.progress=false",
-    "log.sample_every=100",
+    "log.sample_every=50",
 ]
 pretrain = simgan.load_config("digits", [*overrides, "train.steps=0"])
 run = simgan.train(pretrain, work / "synthetic.h5", work / "real.h5", work / "runs", echo=False)
