@@ -84,6 +84,7 @@ def summary(metrics: dict) -> dict:
 def main() -> None:
     from simgan.config import load_config
     from simgan.data.eyes import write_synthetic_eyes
+    from simgan.errors import SimganError
     from simgan.evaluate.run_eval import evaluate_run
     from simgan.experiments.budgets import EYES_CPU_BUDGET
     from simgan.training import train
@@ -99,6 +100,8 @@ def main() -> None:
     args = ap.parse_args()
 
     t0 = time.perf_counter()
+    if not args.real.is_file():
+        raise SimganError(f"{args.real}: real set not found; pass --real an .npz of eye images")
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     train_h5, val_h5 = split_real(args.real, data)
@@ -133,4 +136,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from simgan.errors import SimganError
+
+    try:
+        main()
+    except SimganError as e:  # a wrong path or a bad file: one line, exit 2, as the CLI does
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

@@ -221,7 +221,7 @@ def _train(cfg, synthetic, real, data, out_root, resume, echo, env, device, note
                 f"best checkpoint (select.metric {selector.metric} on "
                 f"{cfg.select.held_out} held-out real training images): step "
                 f"{selector.best_step}, {selector.metric} {selector.best_score:.5g}; in "
-                f"{run_dir / 'checkpoints' / 'best.pt'}, used by refine, eval and export"
+                f"{run_dir / 'checkpoints' / BEST_CHECKPOINT}, used by refine, eval and export"
             )
         log.info(f"history buffer (this process): {state.history.stats()}", echo=False)
     finally:
