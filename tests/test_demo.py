@@ -34,10 +34,14 @@ def test_digits_demo_prints_accuracies(tmp_path, capsys):
     assert results["test_count"] == 1797 - 1797 // 2 - 1797 // 4
     # a real-trained classifier on real digits is far above chance: the test set is real
     assert results["accuracy_real_trained"] > 0.8
-    for clf in ("logistic", "svm", "knn"):  # every classifier, both labelled splits
+    for clf in ("logistic", "svm", "knn", "cnn"):  # every classifier, both labelled splits
         for split in ("val", "test"):
             assert results[f"{split}_{clf}_real_trained"] > 0.8
-    assert (folder / "synthetic_refined_real.png").exists()
+    assert (folder / "synthetic_refined_real.png").exists() and (
+        folder / "accuracy_bars.png"
+    ).exists()
+    (header,) = [line for line in out.splitlines() if line.strip().startswith("classifier")]
+    assert header.split()[1:] == ["logistic", "svm", "knn", "cnn"]
 
 
 def test_eyes_demo_against_a_folder_of_real_eyes(tmp_path, capsys):

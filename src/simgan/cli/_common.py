@@ -37,6 +37,27 @@ def non_negative_int(text: str) -> int:
     return v
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number, 0 or more."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' must be a finite number, 0 or more")
+    return v
+
+
+def add_consistency(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """--consistency W: the digits demo's semantic-consistency weight (None = its default)."""
+    p.add_argument(
+        "--consistency",
+        type=non_negative_float,
+        help=f"{prefix}weight of the semantic-consistency term, a frozen digit CNN trained on "
+        "the synthetic labels (default: digits_demo.CONSISTENCY; 0 = off)",
+    )
+
+
 def _whole(text: str) -> int:
     try:
         return int(text)

@@ -14,6 +14,7 @@ import argparse
 from collections.abc import Callable
 
 from simgan.cli._common import (
+    add_consistency,
     add_device,
     add_json,
     add_overrides,
@@ -115,6 +116,7 @@ def _add_quality_options(p: argparse.ArgumentParser, count: int) -> None:
 
 def _add_digits(p: argparse.ArgumentParser) -> None:
     _add_quality_options(p, count=20000)
+    add_consistency(p)
     p.set_defaults(func=cmd_digits)
 
 
@@ -122,7 +124,11 @@ def cmd_digits(args: argparse.Namespace) -> int:
     """`simgan bench digits`: the digits demo over seeds (run_bench_digits)."""
     from simgan.experiments.digits_benchmark import format_summary, run_bench_digits
 
-    result = run_bench_digits(**option_values(args, "seeds", "count", "overrides", "out"))
+    names = ("seeds", "count", "overrides", "out")
+    options = option_values(args, *names)
+    if args.consistency is not None:
+        options["consistency"] = args.consistency
+    result = run_bench_digits(**options)
     return _show(result, args, format_summary)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from simgan.cli._common import (
+    add_consistency,
     add_json,
     add_overrides,
     add_seed,
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         help="synthetic images (digits 20000; eyes 20000 on a GPU, 4000 on a CPU)",
     )
+    add_consistency(p, "digits: ")
     add_seed(p)
     add_overrides(p, "train.steps=500")
     add_json(p, help="print the results as one JSON object")
@@ -51,7 +53,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.count = 4000 if args.domain == "eyes" and not torch.cuda.is_available() else 20000
     options = option_values(args, "count", "seed", "overrides") | {"echo": not args.json}
     if args.domain == "digits":
+        if args.consistency is not None:
+            options["consistency"] = args.consistency
         results = run_digits_demo(args.out, **options)
+    elif args.consistency is not None:
+        raise SimganError(
+            "--consistency is a digits option; for eyes give a gaze estimator as "
+            "--set loss.label_model=FILE --set loss.lambda_label=W"
+        )
     elif not args.real:
         raise SimganError(
             "simgan demo eyes needs --real PATH: real eye images (.h5, .npz or a "

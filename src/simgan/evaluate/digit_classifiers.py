@@ -15,6 +15,7 @@ as the frozen classifier of the refiner's semantic-consistency term
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -39,7 +40,7 @@ CNN_BATCH, CNN_LR = 128, 1e-3
 class DigitCNN(nn.Module):
     """(N, C, 8, 8) in [-1, 1] -> (N, classes) logits: two 3x3 conv stages and a linear head."""
 
-    def __init__(self, channels: int = 1, classes: int = 10, width: int = 32) -> None:
+    def __init__(self, channels: int = 1, classes: int = 10, width: int = 16) -> None:
         super().__init__()
         self.channels, self.classes, self.width = channels, classes, width
         self.features = nn.Sequential(
@@ -104,18 +105,14 @@ def predict_digits(model: DigitCNN, images: np.ndarray) -> np.ndarray:
     return torch.cat([model(x[i : i + 4096]).argmax(1) for i in range(0, len(x), 4096)]).numpy()
 
 
-def classifier_accuracy(
-    name: str,
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
-    seed: int = 0,
-) -> float:
-    """Accuracy on the test digits of classifier `name` (CLASSIFIERS) trained on the others."""
+def fit_classifier(
+    name: str, train_images: np.ndarray, train_labels: np.ndarray, seed: int = 0
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Classifier `name` (CLASSIFIERS) trained on the digits; returns its predict function
+    (uint8 (N, 8, 8, C) images -> (N,) classes)."""
     if name == "cnn":
         model = train_digit_cnn(train_images, train_labels, seed=seed)
-        return float((predict_digits(model, test_images) == test_labels).mean())
+        return lambda images: predict_digits(model, images)
     if name == "logistic":
         clf = make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=2000, C=0.1, random_state=seed)
@@ -127,7 +124,20 @@ def classifier_accuracy(
     else:
         raise SimganError(f"unknown classifier '{name}'; choose one of {', '.join(CLASSIFIERS)}")
     clf.fit(_pixels(train_images), train_labels)
-    return float((clf.predict(_pixels(test_images)) == test_labels).mean())
+    return lambda images: clf.predict(_pixels(images))
+
+
+def classifier_accuracy(
+    name: str,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    test_images: np.ndarray,
+    test_labels: np.ndarray,
+    seed: int = 0,
+) -> float:
+    """Accuracy on the test digits of classifier `name` (CLASSIFIERS) trained on the others."""
+    predict = fit_classifier(name, train_images, train_labels, seed)
+    return float((predict(test_images) == test_labels).mean())
 
 
 def save_digit_classifier(model: DigitCNN, path: str | os.PathLike, overwrite: bool = False):

@@ -19,7 +19,7 @@ import tempfile
 import time
 from typing import Any
 
-from simgan.experiments.digits_demo import run_digits_demo
+from simgan.experiments.digits_demo import CONSISTENCY, run_digits_demo
 from simgan.experiments.seeds import json_safe, mean_std, pct
 
 FIGURES = (
@@ -36,6 +36,7 @@ def run_bench_digits(
     count: int = 20000,
     overrides: list[str] | tuple[str, ...] = (),
     out: str | None = None,
+    consistency: float = CONSISTENCY,
 ) -> dict[str, Any]:
     """Run the digits pipeline once per seed; returns the JSON-ready result."""
     t0 = time.perf_counter()
@@ -44,7 +45,12 @@ def run_bench_digits(
         for seed in seeds:
             s0 = time.perf_counter()
             r = run_digits_demo(
-                out or tmp, count=count, seed=seed, overrides=list(overrides), echo=False
+                out or tmp,
+                count=count,
+                seed=seed,
+                overrides=list(overrides),
+                echo=False,
+                consistency=consistency,
             )
             row = {k: r[k] for k in ("seed", *FIGURES, "test_count", "split_sizes")}
             row.update({k: v for k, v in r.items() if k.startswith(("test_", "val_"))})
@@ -57,6 +63,7 @@ def run_bench_digits(
         "seeds": list(seeds),
         "synthetic_count": count,
         "overrides": list(overrides),
+        "consistency": consistency,
         "per_seed": per_seed,
     }
     for k in FIGURES:

@@ -14,15 +14,21 @@ same way on each set; a refinement gain counts where it holds for all of them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from simgan.atomic import atomic_path
 from simgan.config import load_config
 from simgan.data.dataset import write_dataset
 from simgan.data.digits import load_real_digits, render_digits
-from simgan.evaluate.digit_classifiers import classifier_accuracy
+from simgan.evaluate.digit_classifiers import (
+    fit_classifier,
+    save_digit_classifier,
+    train_digit_cnn,
+)
 from simgan.experiments.pipeline import (
     pictures_line,
     refine_with,
@@ -31,11 +37,83 @@ from simgan.experiments.pipeline import (
     train_refiner,
     write_training_sets,
 )
+from simgan.report.plots import bars_png
 from simgan.training.run_dir import new_run_dir
 
 SPLIT_SEED = 0
-CLASSIFIERS = ("logistic", "svm", "knn")  # the demo's; "cnn" too in simgan bench digits
+CLASSIFIERS = ("logistic", "svm", "knn", "cnn")
 SETS = ("raw_synthetic", "refined_synthetic", "real_trained")
+CONSISTENCY = 0.0  # weight of the semantic-consistency term (0 = off)
+LABEL_MODEL = "label_model.pt"  # the frozen classifier of the consistency term
+BARS = "accuracy_bars.png"
+PER_CLASS = 3  # digits of each class in the picture, per row
+
+
+def consistency_overrides(
+    folder: Path, images: np.ndarray, labels: np.ndarray, seed: int, weight: float
+) -> list[str]:
+    """Train a DigitCNN on the synthetic digits (their labels only, never a real label),
+    save it as folder/LABEL_MODEL; the config overrides that make it the refiner's frozen
+    semantic-consistency classifier with `weight`."""
+    path = folder / LABEL_MODEL
+    save_digit_classifier(train_digit_cnn(images, labels, seed=seed), path)
+    return [f"loss.label_model={path}", f"loss.lambda_label={weight}"]
+
+
+def score_classifiers(
+    classifiers: Sequence[str],
+    train_sets: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    images: np.ndarray,
+    labels: np.ndarray,
+    splits: Mapping[str, np.ndarray],
+    seed: int,
+) -> dict[str, float]:
+    """SPLIT_CLF_SET accuracies (each classifier trained once per set, scored on the real
+    digits of every split) and SPLIT_CLF_gap_closed = (refined - raw) / (real - raw)."""
+    results: dict[str, float] = {}
+    for clf in classifiers:
+        for name, (x, y) in train_sets.items():
+            predict = fit_classifier(clf, x, y, seed)
+            for split, idx in splits.items():
+                results[f"{split}_{clf}_{name}"] = float(
+                    (predict(images[idx]) == labels[idx]).mean()
+                )
+        for split in splits:
+            raw, ref, top = (results[f"{split}_{clf}_{k}"] for k in SETS)
+            results[f"{split}_{clf}_gap_closed"] = (
+                (ref - raw) / (top - raw) if top != raw else float("nan")
+            )
+    return results
+
+
+def class_rows(
+    synthetic: np.ndarray,
+    refined: np.ndarray,
+    labels: np.ndarray,
+    real: np.ndarray,
+    real_labels: np.ndarray,
+    per_class: int = PER_CLASS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The picture's three rows (synthetic, refined, real): `per_class` digits of every class
+    side by side, a blank between classes; the refined row holds the synthetic row's digits
+    refined. The real digits' labels only place them in the picture."""
+    blank = np.full((1, *synthetic.shape[1:]), 255, np.uint8)
+    rows: list[list[np.ndarray]] = [[], [], []]
+    for c in range(int(labels.max()) + 1):
+        syn_idx = np.flatnonzero(labels == c)[:per_class]
+        real_idx = np.flatnonzero(real_labels == c)[:per_class]
+        for row, part in zip(
+            rows, (synthetic[syn_idx], refined[syn_idx], real[real_idx]), strict=True
+        ):
+            row += [part, np.repeat(blank, per_class - len(part), 0), blank]
+    return tuple(np.concatenate(r[:-1]) for r in rows)  # type: ignore[return-value]
+
+
+def accuracy_bars(results: Mapping[str, Any]) -> bytes:
+    """PNG bytes: test accuracy per classifier, one bar per training set."""
+    groups = {c: [results[f"test_{c}_{k}"] for k in SETS] for c in results["classifiers"]}
+    title = f"{results['split_sizes']['test']} real test digits, seed {results['seed']}"
+    return bars_png(groups, ("raw synthetic", "refined synthetic", "real (ceiling)"), title)
 
 
 def split_real_digits(count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -55,8 +133,12 @@ def run_digits_demo(
     overrides: list[str] | tuple[str, ...] = (),
     echo: bool = True,
     classifiers: tuple[str, ...] = CLASSIFIERS,
+    consistency: float = CONSISTENCY,
 ) -> dict[str, Any]:
-    """Render, train, refine, score. Returns the results (also saved as results.json)."""
+    """Render, train, refine, score. Returns the results (also saved as results.json).
+
+    consistency > 0: the refiner's semantic-consistency term (loss.lambda_label) with a
+    frozen DigitCNN trained on the synthetic digits and their labels (folder/LABEL_MODEL)."""
     say = speaker(echo)
     folder = new_run_dir(out_root, "demo-digits", subdirs=())
     say(f"[1/4] rendering {count} synthetic digits and loading the real ones -> {folder}")
@@ -77,6 +159,15 @@ def run_digits_demo(
         real_attrs={"domain": "real", "source": "sklearn load_digits, half A, labels dropped"},
     )
 
+    if consistency:
+        say(
+            f"      semantic consistency {consistency}: a digit CNN trained on the synthetic "
+            "labels keeps each refined digit its class"
+        )
+        overrides = [
+            *consistency_overrides(folder, syn_images, syn_labels, seed, consistency),
+            *overrides,
+        ]
     cfg = load_config("digits", [f"seed={seed}", *overrides])
     say(f"[2/4] training the refiner ({cfg.total_steps} steps, config digits)")
     run = train_refiner(cfg, sets, folder, echo=echo)
@@ -91,35 +182,30 @@ def run_digits_demo(
     )
 
     say("[4/4] training the same classifiers on each set, testing on unseen real digits")
-    sets = {
+    train_sets = {
         "raw_synthetic": (syn_images, syn_labels),
         "refined_synthetic": (refined, syn_labels),
         "real_trained": (real_images[unlabeled], real_labels[unlabeled]),
     }
-    results: dict[str, Any] = {}
-    for split, idx in (("val", val), ("test", test)):
-        for clf in classifiers:
-            for name, (x, y) in sets.items():
-                acc = classifier_accuracy(clf, x, y, real_images[idx], real_labels[idx], seed)
-                results[f"{split}_{clf}_{name}"] = acc
-            raw, ref, top = (results[f"{split}_{clf}_{k}"] for k in SETS)
-            results[f"{split}_{clf}_gap_closed"] = (
-                (ref - raw) / (top - raw) if top != raw else float("nan")
-            )
+    splits = {"val": val, "test": test}
+    results = score_classifiers(classifiers, train_sets, real_images, real_labels, splits, seed)
     # the headline figures: the logistic regression on the test split
     for k in (*SETS, "gap_closed"):
         results[f"accuracy_{k}" if k != "gap_closed" else k] = results[f"test_logistic_{k}"]
     results.update(
         split_sizes={"unlabeled": len(unlabeled), "validation": len(val), "test": len(test)},
         classifiers=list(classifiers),
+        consistency=float(consistency),
         test_count=int(len(test)),
         synthetic_count=int(count),
         seed=seed,
         run=str(run),
     )
 
-    rows = (syn_images[:16], refined[:16], real_images[unlabeled][:16])
-    save_results(folder, results, rows, ncol=16, scale=8)
+    rows = class_rows(syn_images, refined, syn_labels, *train_sets["real_trained"])
+    save_results(folder, results, rows, ncol=len(rows[0]), scale=6)
+    with atomic_path(folder / BARS, overwrite=True) as tmp:
+        tmp.write_bytes(accuracy_bars(results))
     say(format_results(results, folder))
     return {**results, "folder": str(folder)}
 
@@ -147,4 +233,5 @@ def format_results(results: dict[str, Any], folder: Path) -> str:
         cells = "".join(f"{100 * r[f'test_{c}_{key}']:9.1f}%" for c in clfs)
         lines.append(f"  {name:<48}{cells}")
     lines.append(pictures_line(folder, r["run"]))
+    lines.append(f"Accuracy bars: {folder / BARS}")
     return "\n".join(lines)

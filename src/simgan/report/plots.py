@@ -70,3 +70,33 @@ def accuracy_png(rows: list[dict[str, Any]]) -> bytes | None:
     return curve_png(
         rows, ACC_KEYS, "Discriminator accuracy (0.5 = fooled)", "accuracy", chance=0.5
     )
+
+
+def bars_png(
+    groups: dict[str, list[float]], names: tuple[str, ...], title: str, ylabel: str = "accuracy"
+) -> bytes:
+    """Grouped bars as PNG bytes: one group per key of `groups`, one bar per entry of
+    `names` (its values in [0, 1], printed as percentages above the bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1.6 + 1.5 * len(groups), 3.6), dpi=110)
+    ax = fig.add_subplot()
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        xs = [g + (i - (len(names) - 1) / 2) * width for g in range(len(groups))]
+        values = [v[i] for v in groups.values()]
+        bars = ax.bar(xs, values, width, label=name)
+        ax.bar_label(bars, [f"{100 * v:.0f}" for v in values], fontsize=7, padding=1)
+    ax.set_xticks(range(len(groups)), list(groups))
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
