@@ -11,11 +11,13 @@
    set that was, since a two-sample test tells resampling blur from no blur;
 2. --count synthetic eyes with gaze labels from the built-in simulator, rendered at --size;
 3. a refiner trains against the real set only (eyes preset; on a CPU the budget of
-   simgan.experiments.budgets.EYES_CPU_BUDGET unless --full-budget; --set overrides either);
-4. `simgan eval all RUN --real holdout.h5`: classifier two-sample test and KID of raw and of
-   refined synthetic against the holdout, label preservation, on fresh simulator eyes past
-   the training file (scored_on); then the HTML report, whose grids show synthetic |
-   refined | holdout.
+   simgan.experiments.budgets.EYES_CPU_BUDGET unless --full-budget; --set overrides either;
+   with --label-model a gaze estimator trained on the synthetic eyes is loss.label_model);
+4. `simgan eval all RUN --real holdout.h5` (the run's best.pt where select.every chose one on
+   held-out p00 patches, else last.pt; "checkpoint" names it): classifier two-sample test
+   and KID of raw and of refined synthetic against the holdout, label preservation, on fresh
+   simulator eyes past the training file (scored_on); then the HTML report, whose grids
+   show synthetic | refined | holdout.
 Nothing trains or is tuned on the holdout. Prints one JSON object.
 """
 
@@ -58,6 +60,7 @@ def main() -> None:
     from simgan.data.importers.npz import import_npz
     from simgan.evaluate.run_eval import evaluate_run
     from simgan.experiments.budgets import EYES_CPU_BUDGET
+    from simgan.experiments.pipeline import gaze_label_model
     from simgan.report.page import write_report
     from simgan.training import train
 
@@ -72,6 +75,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--full-budget", action="store_true", help="the eyes preset's schedule")
+    ap.add_argument(
+        "--label-model",
+        action="store_true",
+        help="train a gaze estimator on the synthetic eyes and pass it as loss.label_model "
+        "(add --set loss.lambda_label=W)",
+    )
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -90,7 +99,11 @@ def main() -> None:
         out / "synthetic.h5", args.count, seed=args.seed, size=args.size, overwrite=True
     )
     budget = () if args.full_budget else EYES_CPU_BUDGET
-    cfg = load_config("eyes", [f"seed={args.seed}", *budget, *args.overrides])
+    extra = []
+    if args.label_model:
+        path, _ = gaze_label_model(syn, out / "label_model.pt", args.seed)
+        extra.append(f"loss.label_model={path}")
+    cfg = load_config("eyes", [f"seed={args.seed}", *budget, *extra, *args.overrides])
     t1 = time.perf_counter()
     run = train(cfg, syn, out / "real.h5", out / "runs", echo=False)
     t2 = time.perf_counter()
@@ -106,7 +119,8 @@ def main() -> None:
         "holdout": str(holdout),
         "resampled": resampled,
         "scored_on": metrics["scored_on"],
-        "overrides": [*budget, *args.overrides],
+        "overrides": [*budget, *extra, *args.overrides],
+        "checkpoint": metrics.get("checkpoint"),
         **{k: metrics[k] for k in keep if k in metrics},
         "run": str(run),
         "report": str(report),

@@ -54,23 +54,6 @@ def split_real(src: Path, out: Path) -> tuple[Path, Path]:
     return train, val
 
 
-def label_model(synthetic: Path, seed: int, out: Path) -> Path:
-    """A gaze estimator trained on the synthetic training eyes, saved once per seed."""
-    from simgan.data.dataset import DatasetReader
-    from simgan.evaluate.gaze_estimation import save_gaze_estimator
-    from simgan.evaluate.preservation_estimator import train_preservation_estimator
-
-    path = out / f"label_model_{seed}.pt"
-    if not path.is_file():
-        with DatasetReader(synthetic) as r:
-            images, labels = r.read()
-        gaze = labels["gaze"]
-        model, info = train_preservation_estimator(images, gaze, seed=seed)
-        save_gaze_estimator(model, path, overwrite=True)
-        print(f"label model: {info['val_error_deg']:.2f} deg validation error", file=sys.stderr)
-    return path
-
-
 def summary(metrics: dict) -> dict:
     keys = ("c2st_accuracy_raw_synthetic", "c2st_accuracy_refined", "kid_raw_synthetic")
     out = {k: metrics[k] for k in (*keys, "kid_refined")}
@@ -87,6 +70,7 @@ def main() -> None:
     from simgan.errors import SimganError
     from simgan.evaluate.run_eval import evaluate_run
     from simgan.experiments.budgets import EYES_CPU_BUDGET
+    from simgan.experiments.pipeline import gaze_label_model
     from simgan.training import train
     from simgan.training.checkpoint import best_checkpoint
 
@@ -110,7 +94,10 @@ def main() -> None:
         write_synthetic_eyes(syn, args.count, seed=args.seed, size=SIZE, overwrite=True)
     overrides = [f"seed={args.seed}", *EYES_CPU_BUDGET]
     if args.label_model:
-        overrides.append(f"loss.label_model={label_model(syn, args.seed, data)}")
+        path, error = gaze_label_model(syn, data / f"label_model_{args.seed}.pt", args.seed)
+        if error is not None:
+            print(f"label model: {error:.2f} deg validation error", file=sys.stderr)
+        overrides.append(f"loss.label_model={path}")
     overrides += args.overrides
     cfg = load_config("eyes", overrides)
     t1 = time.perf_counter()

@@ -12,7 +12,9 @@ import numpy as np
 
 from simgan.atomic import atomic_path
 from simgan.config import Config
-from simgan.data.dataset import write_dataset
+from simgan.data.dataset import DatasetReader, write_dataset
+from simgan.evaluate.gaze_estimation import save_gaze_estimator
+from simgan.evaluate.preservation_estimator import train_preservation_estimator
 from simgan.refine import load_refiner, refine_array
 from simgan.training import train
 from simgan.viz import label_rows, make_grid, save_png
@@ -58,6 +60,20 @@ def train_refiner(cfg: Config, sets: tuple[Path, Path], folder: Path, *, echo: b
     inside `folder` (folder/00000-PRESET, beside the datasets), not in a runs/ of its own."""
     synthetic_path, real_path = sets
     return train(cfg, synthetic_path, real_path, folder, echo=echo)
+
+
+def gaze_label_model(synthetic: Path, path: Path, seed: int) -> tuple[Path, float | None]:
+    """The frozen gaze estimator of the label-consistency term (loss.label_model): trained
+    on the synthetic eyes' own gaze labels with the preservation estimator's recipe, saved
+    at `path`; kept when `path` exists. -> (path, its validation error in degrees, or None
+    when it was already there)."""
+    if path.is_file():
+        return path, None
+    with DatasetReader(synthetic) as r:
+        images, labels = r.read()
+    model, info = train_preservation_estimator(images, labels["gaze"], seed=seed)
+    save_gaze_estimator(model, path, overwrite=True)
+    return path, float(info["val_error_deg"])
 
 
 def refine_with(run: Path, images: np.ndarray) -> np.ndarray:

@@ -25,6 +25,14 @@ def _shade_phases(ax, rows: list[dict[str, Any]]) -> None:
             start = max(steps)
 
 
+def _png(fig) -> bytes:
+    """A laid-out matplotlib figure as PNG bytes."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
 def curve_png(
     rows: list[dict[str, Any]],
     keys: tuple[str, ...],
@@ -54,10 +62,7 @@ def curve_png(
     ax.grid(alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return _png(fig)
 
 
 def loss_png(rows: list[dict[str, Any]]) -> bytes | None:
@@ -96,7 +101,4 @@ def bars_png(
     ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return _png(fig)
