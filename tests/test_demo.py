@@ -42,6 +42,10 @@ def test_digits_demo_prints_accuracies(tmp_path, capsys):
     ).exists()
     (header,) = [line for line in out.splitlines() if line.strip().startswith("classifier")]
     assert header.split()[1:] == ["logistic", "svm", "knn", "cnn"]
+    # the demo's recipe: the semantic-consistency term, its frozen classifier in the folder
+    assert results["consistency"] == 1.0 and (folder / "label_model.pt").is_file()
+    config = (folder / results["run"].split("/")[-1] / "config.yaml").read_text()
+    assert "discriminator: whole" in config and "lambda_label: 1.0" in config
 
 
 def test_eyes_demo_against_a_folder_of_real_eyes(tmp_path, capsys):
@@ -79,6 +83,9 @@ def test_eyes_demo_needs_real(tmp_path, capsys):
     assert main(["demo", "eyes", "--out", str(tmp_path)]) == 2
     assert "--real" in capsys.readouterr().err
     assert main(["demo", "eyes", "--real", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    capsys.readouterr()
+    assert main(["demo", "eyes", "--consistency", "1", "--out", str(tmp_path)]) == 2
+    assert "--consistency is a digits option" in capsys.readouterr().err
 
 
 def test_the_real_digits_split_three_ways_once():
