@@ -13,7 +13,8 @@ from torch import nn
 
 from simgan.cli import main
 from simgan.data.dataset import DatasetReader
-from simgan.data.digits import render_digits
+from simgan.data.digits import load_real_digits, render_digits
+from simgan.experiments.digits_demo import class_rows, split_real_digits
 from simgan.images import to_uint8
 from simgan.viz import SAMPLE_ROWS, label_rows, make_grid, sample_grid
 from test_demo import TINY
@@ -77,14 +78,16 @@ def test_demo_picture_has_row_names_and_the_run_is_not_nested(tmp_path, capsys):
     results = json.loads((folder / "results.json").read_text())
     assert results["run"] == str(runs[0])
     assert str(runs[0] / "samples") in out and "/runs/" not in out.split(str(tmp_path))[-1]
-    # the picture: a margin of row names, then the plain synthetic | refined | real grid
-    synthetic = render_digits(40, seed=0)[0][:16]
+    # the picture: a margin of row names, then the plain synthetic | refined | real grid,
+    # PER_CLASS digits of every class (class_rows), at scale 6
+    synthetic, labels = render_digits(40, seed=0)
     with DatasetReader(folder / "refined.h5") as r:
-        refined = r.read(0, 16, labels=False)[0]
-    with DatasetReader(folder / "real_unlabeled.h5") as r:
-        real = r.read(0, 16, labels=False)[0]
-    plain = make_grid(np.concatenate([synthetic, refined, real]), ncol=16)
-    picture = np.asarray(Image.open(folder / "synthetic_refined_real.png"))[::8, ::8, None]
+        refined = r.read(labels=False)[0]
+    real, real_labels = load_real_digits()
+    unlabeled = split_real_digits(len(real))[0]
+    rows = class_rows(synthetic, refined, labels, real[unlabeled], real_labels[unlabeled])
+    plain = make_grid(np.concatenate(rows), ncol=len(rows[0]))
+    picture = np.asarray(Image.open(folder / "synthetic_refined_real.png"))[::6, ::6, None]
     margin = picture.shape[1] - plain.shape[1]
     assert margin > 0 and picture.shape[0] == plain.shape[0]
     assert np.array_equal(picture[:, margin:], plain)
