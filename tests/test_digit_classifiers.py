@@ -17,6 +17,7 @@ from simgan.data.digits import load_real_digits, render_digits
 from simgan.errors import SimganError
 from simgan.evaluate.digit_classifiers import (
     classifier_accuracy,
+    fit_classifier,
     load_digit_classifier,
     predict_digits,
     save_digit_classifier,
@@ -143,7 +144,11 @@ def test_accuracy_bars_are_a_png():
 
 def test_consistency_overrides_train_a_frozen_synthetic_classifier(tmp_path):
     syn, labels = render_digits(100, seed=0)
-    sets = consistency_overrides(tmp_path, syn, labels, seed=0, weight=0.5)
+    sets, model = consistency_overrides(tmp_path, syn, labels, seed=0, weight=0.5)
     assert sets == [f"loss.label_model={tmp_path / LABEL_MODEL}", "loss.lambda_label=0.5"]
     cfg = load_config("digits", sets)
     assert cfg.loss.lambda_label == 0.5 and label_name(cfg.loss.label_model) == "label"
+    # the demo reuses it as the CNN trained on raw synthetic digits: the same network
+    real, _ = load_real_digits()
+    again = fit_classifier("cnn", syn, labels, seed=0)
+    assert np.array_equal(predict_digits(model, real), again(real))
