@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ def run_json(capsys, argv: list[str]) -> dict:
     return json.loads(out[0], parse_constant=_no_nan)
 
 
-def test_bench_digits_tiny_json(capsys, tmp_path):
+def test_bench_digits_tiny_json(capsys, tmp_path, quick_cnn):
     r = run_json(
         capsys,
         ["bench", "digits", "--seeds", "0,1", "--count", "200", "--out", str(tmp_path)]
@@ -92,6 +93,23 @@ def test_bench_domain_gap_tiny_json(capsys):
         assert row["gap_closed"] is None and r["gap_closed"]["n"] == 0
 
 
+def test_bench_domain_gap_label_model_trains_the_frozen_estimator(capsys, tmp_path):
+    r = run_json(
+        capsys,
+        ["bench", "domain-gap", "--seeds", "0", "--count", "32", "--target-count", "32"]
+        + ["--epochs", "1", "--min-steps", "0", "--width", "0.1", "--set", "train.batch_size=4"]
+        + ["--label-model", "--set", "loss.lambda_label=2", "--out", str(tmp_path)]
+        + TINY_TRAIN
+        + ["--json"],
+    )
+    assert r["label_model"] is True
+    (row,) = r["per_seed"]
+    folder = Path(row["run"]).parent  # the seed's folder: datasets, estimator, run
+    assert (folder / "label_model.pt").is_file()
+    config = (Path(row["run"]) / "config.yaml").read_text()
+    assert "lambda_label: 2.0" in config and str(folder / "label_model.pt") in config
+
+
 def test_parse_seeds():
     assert parse_seeds("0, 1,2") == (0, 1, 2)
     for bad in ("", "a,b", "1,1"):
@@ -134,7 +152,6 @@ def test_bench_eyes_holdout_script_tiny(shared_data, tmp_path, capsys, monkeypat
     """benchmarks/bench_eyes_holdout.py end to end on a handful of steps: JSON, report."""
     import runpy
     import sys
-    from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_eyes_holdout.py"
     tiny = ["train.batch_size=8", "train.steps=2", "train.pretrain_refiner_steps=2"]

@@ -171,6 +171,12 @@ def _add_domain_gap(p: argparse.ArgumentParser) -> None:
         help="gaze estimators per training set and seed, each with its own seed (1); the "
         "summary gives each arm's spread over them",
     )
+    p.add_argument(
+        "--label-model",
+        action="store_true",
+        help="train a gaze estimator on the synthetic eyes (their own labels) and make it the "
+        "refiner's frozen loss.label_model; set its weight with --set loss.lambda_label=W",
+    )
     add_device(p, default="cpu", help="estimator device: cpu (default), cuda")
     p.set_defaults(func=cmd_domain_gap)
 
@@ -186,7 +192,7 @@ def cmd_domain_gap(args: argparse.Namespace) -> int:
     budget = () if args.full_budget else CPU_BUDGET
     names = ("seeds", "count", "target_count", "style", "epochs", "min_steps", "width")
     result = run_bench_domain_gap(
-        **option_values(args, *names, "out", "device", "n_estimators"),
+        **option_values(args, *names, "out", "device", "n_estimators", "label_model"),
         overrides=budget + tuple(args.overrides),
     )
     return _show(result, args, format_summary)

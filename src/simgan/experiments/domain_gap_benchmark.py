@@ -5,6 +5,8 @@
     simgan bench domain-gap --estimator-seeds 3 --json  # 3 estimators per arm and seed
     simgan bench domain-gap --full-budget --count 20000 --epochs 20 --width 1 --json
         # the paper's networks and the eyes preset's schedule (a GPU job)
+    simgan bench domain-gap --label-model --set loss.lambda_label=10 --json
+        # the refiner keeps the gaze of a frozen estimator trained on the synthetic eyes
 
 Per seed:
 1. synthetic eyes with exact gaze from the simulator (stream `seed`);
@@ -14,7 +16,9 @@ Per seed:
    by default as many images as the synthetic set) and B (held out for testing; nothing
    trains on it);
 3. a refiner trained (eyes preset, CPU-sized budget unless --set says otherwise) with the
-   synthetic eyes against half A's images, without labels; the synthetic eyes refined;
+   synthetic eyes against half A's images, without labels (with --label-model, the
+   label-consistency term's frozen gaze estimator is trained on the synthetic eyes and
+   their own labels, never the target's); the synthetic eyes refined;
 4. the same gaze estimator recipe trained on raw synthetic, on refined synthetic and on
    half A with labels (the oracle), each scored on half B; with --estimator-seeds K, K
    estimators per arm (seeds seed + 1000 k, the same k for every arm), since one
@@ -37,7 +41,12 @@ from simgan.errors import SimganError
 from simgan.evaluate import make_target_domain, train_gaze_estimator
 from simgan.evaluate.estimator_seeds import errors_over_estimator_seeds
 from simgan.experiments.budgets import EYES_CPU_BUDGET, MIN_ESTIMATOR_STEPS
-from simgan.experiments.pipeline import refine_with, train_refiner, write_training_sets
+from simgan.experiments.pipeline import (
+    gaze_label_model,
+    refine_with,
+    train_refiner,
+    write_training_sets,
+)
 from simgan.experiments.seeds import json_safe, mean_std, pct
 from simgan.training.run_dir import new_run_dir
 
@@ -72,9 +81,12 @@ def run_one_seed(
     device: str,
     min_steps: int = MIN_ESTIMATOR_STEPS,
     n_estimators: int = 1,
+    label_model: bool = False,
 ) -> dict[str, Any]:
     """One seed of the benchmark in `folder`; returns errors per training set and gap_closed
-    (n_estimators estimators per training set; see errors_over_estimator_seeds)."""
+    (n_estimators estimators per training set; see errors_over_estimator_seeds). label_model:
+    a gaze estimator trained on the synthetic eyes becomes loss.label_model (pipeline.
+    gaze_label_model; the weight is loss.lambda_label, from `overrides`)."""
     seeds = estimator_seeds(seed, n_estimators)
     if target_count < 4:
         raise SimganError(f"--target-count {target_count}: need at least 4 target images")
@@ -92,6 +104,9 @@ def run_one_seed(
         real_name="target_unlabeled.h5",
         real_attrs={"domain": "real", "source": f"make_target_domain(style={style}), half A"},
     )
+    if label_model:
+        path, _ = gaze_label_model(sets[0], folder / "label_model.pt", seed)
+        overrides = (*overrides, f"loss.label_model={path}")
     cfg = load_config("eyes", [f"seed={seed}", *overrides])
     run = train_refiner(cfg, sets, folder, echo=False)
     refined = refine_with(run, syn)
@@ -135,6 +150,7 @@ def run_bench_domain_gap(
     out: str | None = None,
     device: str = "cpu",
     n_estimators: int = 1,
+    label_model: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark once per seed; returns the JSON-ready result."""
     estimator_seeds(0, n_estimators)  # a bad count fails before any work
@@ -159,6 +175,7 @@ def run_bench_domain_gap(
                 overrides=tuple(overrides),
                 device=device,
                 n_estimators=n_estimators,
+                label_model=label_model,
             )
             if not out:
                 del row["run"]
@@ -178,6 +195,7 @@ def run_bench_domain_gap(
             "estimator_seeds_per_arm": n_estimators,
         },
         "overrides": list(overrides),
+        "label_model": label_model,
         "per_seed": per_seed,
         "mean_angular_error_deg": {
             k: mean_std([r[k]["mean_angular_error_deg"] for r in per_seed]) for k in NAMES
