@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from simgan.data import write_dataset
+from simgan.evaluate import digit_classifiers
 
 # ../shared/data beside the project's root: present in development and CI, absent on a
 # user's machine, where the tests that need it skip.
@@ -99,3 +100,10 @@ def domains(tmp_path):
     s = write_dataset(tmp_path / "syn.h5", syn, {"label": np.arange(40) % 10})
     r = write_dataset(tmp_path / "real.h5", real)
     return s, r
+
+
+@pytest.fixture
+def quick_cnn(monkeypatch):
+    """Every DigitCNN trained for 200 steps instead of CNN_STEPS (98% on real digits
+    already): the end-to-end digits tests check the pipeline, not the CNN's last points."""
+    monkeypatch.setattr(digit_classifiers, "CNN_STEPS", 200)

@@ -19,7 +19,7 @@ TINY = [
 ]
 
 
-def test_digits_demo_prints_accuracies(tmp_path, capsys):
+def test_digits_demo_prints_accuracies(tmp_path, capsys, quick_cnn):
     args = ["demo", "--out", str(tmp_path), "--count", "300"]
     for o in TINY:
         args += ["--set", o]

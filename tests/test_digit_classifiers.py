@@ -142,7 +142,7 @@ def test_accuracy_bars_are_a_png():
     assert image.width > image.height > 100
 
 
-def test_consistency_overrides_train_a_frozen_synthetic_classifier(tmp_path):
+def test_consistency_overrides_train_a_frozen_synthetic_classifier(tmp_path, quick_cnn):
     syn, labels = render_digits(100, seed=0)
     sets, model = consistency_overrides(tmp_path, syn, labels, seed=0, weight=0.5)
     assert sets == [f"loss.label_model={tmp_path / LABEL_MODEL}", "loss.lambda_label=0.5"]

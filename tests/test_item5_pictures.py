@@ -63,7 +63,7 @@ def test_label_rows_on_tiny_and_colour_images():
     assert out.shape[2] == 3 and np.array_equal(out[:, -rgb.shape[1] :], rgb)
 
 
-def test_demo_picture_has_row_names_and_the_run_is_not_nested(tmp_path, capsys):
+def test_demo_picture_has_row_names_and_the_run_is_not_nested(tmp_path, capsys, quick_cnn):
     args = ["demo", "--out", str(tmp_path), "--count", "40"]
     for o in TINY:
         args += ["--set", o]

@@ -35,6 +35,7 @@ from simgan.images import to_network
 CLASSIFIERS = ("logistic", "svm", "knn", "cnn")
 KIND = "digit_classifier"
 CNN_BATCH, CNN_LR = 128, 1e-3
+CNN_STEPS = 800  # the default training budget of every DigitCNN (the tests lower it)
 
 
 class DigitCNN(nn.Module):
@@ -66,13 +67,19 @@ def _pixels(images: np.ndarray) -> np.ndarray:
 
 
 def train_digit_cnn(
-    images: np.ndarray, labels: np.ndarray, *, seed: int = 0, steps: int = 800, shift: int = 1
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int = 0,
+    steps: int | None = None,
+    shift: int = 1,
 ) -> DigitCNN:
     """A DigitCNN trained on uint8 (N, 8, 8, C) images with integer labels, in eval mode
     (Adam, CNN_LR, batches of CNN_BATCH).
 
     Each batch is shifted by up to `shift` pixels (zero fill), the usual augmentation for
-    digits; the step count is fixed, so every training set gets the same budget."""
+    digits; the step count is fixed (`steps`, else CNN_STEPS), so every training set gets
+    the same budget."""
     images = as_images(images, "classifier training images")
     labels = np.asarray(labels).astype(np.int64)
     if len(labels) != len(images):
@@ -84,7 +91,7 @@ def train_digit_cnn(
         opt = torch.optim.Adam(model.parameters(), lr=CNN_LR)
         g = torch.Generator().manual_seed(seed)
         model.train()
-        for _ in range(steps):
+        for _ in range(CNN_STEPS if steps is None else steps):
             idx = torch.randint(len(x_all), (min(CNN_BATCH, len(x_all)),), generator=g)
             x = x_all[idx]
             if shift:
