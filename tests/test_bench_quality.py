@@ -110,6 +110,12 @@ def test_bench_domain_gap_label_model_trains_the_frozen_estimator(capsys, tmp_pa
     assert "lambda_label: 2.0" in config and str(folder / "label_model.pt") in config
 
 
+def test_bench_domain_gap_label_model_needs_a_weight_before_any_work(capsys, tmp_path):
+    assert main(["bench", "domain-gap", "--label-model", "--out", str(tmp_path)]) == 2
+    assert "loss.lambda_label" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # refused before any folder was made
+
+
 def test_parse_seeds():
     assert parse_seeds("0, 1,2") == (0, 1, 2)
     for bad in ("", "a,b", "1,1"):
