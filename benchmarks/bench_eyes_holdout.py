@@ -60,7 +60,7 @@ def main() -> None:
     from simgan.data.importers.npz import import_npz
     from simgan.evaluate.run_eval import evaluate_run
     from simgan.experiments.budgets import EYES_CPU_BUDGET
-    from simgan.experiments.pipeline import gaze_label_model
+    from simgan.experiments.pipeline import gaze_label_model, require_label_weight
     from simgan.report.page import write_report
     from simgan.training import train
 
@@ -83,6 +83,8 @@ def main() -> None:
     )
     args = ap.parse_args()
 
+    if args.label_model:  # before any import or training
+        require_label_weight(args.overrides)
     t0 = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -188,3 +188,17 @@ def test_domain_gap_refuses_negative_min_steps_before_any_work(capsys):
         main(["bench", "domain-gap", "--min-steps", "-1"])
     assert e.value.code == 2
     assert "--min-steps: '-1' must be 0 or more" in capsys.readouterr().err
+
+
+def test_bench_eyes_holdout_label_model_needs_a_weight_before_any_work(tmp_path):
+    """--label-model without a positive loss.lambda_label: exit 2, the fix named, no output."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_eyes_holdout.py"
+    out = tmp_path / "bench"
+    argv = [sys.executable, str(script), "--out", str(out), "--label-model"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "add --set loss.lambda_label=W" in done.stderr
+    assert not out.exists()

@@ -44,6 +44,7 @@ from simgan.experiments.budgets import EYES_CPU_BUDGET, MIN_ESTIMATOR_STEPS
 from simgan.experiments.pipeline import (
     gaze_label_model,
     refine_with,
+    require_label_weight,
     train_refiner,
     write_training_sets,
 )
@@ -154,13 +155,8 @@ def run_bench_domain_gap(
 ) -> dict[str, Any]:
     """Run the benchmark once per seed; returns the JSON-ready result."""
     estimator_seeds(0, n_estimators)  # a bad count fails before any work
-    # the weight is read as the run will read it (the estimator's path is not known yet)
-    planned = [*overrides, "loss.label_model=to-be-trained.pt"]
-    if label_model and not load_config("eyes", planned).loss.lambda_label > 0:
-        raise SimganError(
-            "--label-model trains a frozen gaze estimator that only a positive weight uses; "
-            "add --set loss.lambda_label=W (e.g. 10)"
-        )
+    if label_model:
+        require_label_weight(overrides)
     # the oracle's training half is as large as the synthetic set: with fewer images the
     # oracle is starved of data, not of domain, and stops being the ceiling it stands for
     target_count = target_count or 2 * count

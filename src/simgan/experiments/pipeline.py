@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from simgan.atomic import atomic_path
-from simgan.config import Config
+from simgan.config import Config, load_config
 from simgan.data.dataset import DatasetReader, write_dataset
+from simgan.errors import SimganError
 from simgan.evaluate.gaze_estimation import save_gaze_estimator
 from simgan.evaluate.preservation_estimator import train_preservation_estimator
 from simgan.refine import load_refiner, refine_array
@@ -60,6 +61,18 @@ def train_refiner(cfg: Config, sets: tuple[Path, Path], folder: Path, *, echo: b
     inside `folder` (folder/00000-PRESET, beside the datasets), not in a runs/ of its own."""
     synthetic_path, real_path = sets
     return train(cfg, synthetic_path, real_path, folder, echo=echo)
+
+
+def require_label_weight(overrides: Sequence[str]) -> None:
+    """Refuse, before any work, a --label-model run whose eyes config (read as the run will
+    read it, the estimator's path not known yet) gives the label term no positive weight:
+    the frozen estimator it would train would go unused."""
+    planned = [*overrides, "loss.label_model=to-be-trained.pt"]
+    if not load_config("eyes", planned).loss.lambda_label > 0:
+        raise SimganError(
+            "--label-model trains a frozen gaze estimator that only a positive weight uses; "
+            "add --set loss.lambda_label=W (e.g. 10)"
+        )
 
 
 def gaze_label_model(synthetic: Path, path: Path, seed: int) -> tuple[Path, float | None]:
