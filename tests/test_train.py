@@ -240,7 +240,7 @@ def test_updates_without_sync_return_device_tensors():
     x = torch.rand(8, 1, 8, 8) * 2 - 1
     m = refiner_update(state, cfg, x, True, sync=False)
     assert all(isinstance(v, torch.Tensor) and v.ndim == 0 for v in m.values())
-    assert set(m) == {"refiner_loss", "refiner_reg", "refiner_adv"}
+    assert set(m) == {"refiner_loss", "refiner_reg", "refiner_adv", "refined_variety"}
     d = discriminator_update(state, x, x.flip(0))
     assert all(isinstance(v, float) for v in d.values()) and "d_acc_history" not in d
     # the refiner update froze D only for its own backward pass

@@ -1,10 +1,14 @@
 """What the training loop does around the algorithm: stop signals, metrics, the NaN guard,
-log rows and progress.
+log rows, progress and the collapse warning.
 
 `Monitor.after_step` is called once per step; it records the step's metrics, checks them
 for non-finite values (every step on the CPU, where reading back is free, else only at the
 steps that write something), agrees with the other ranks whether to stop, writes the log
-row when one is due, and says which of sample / checkpoint / stop are due now.
+row when one is due, and says which of sample / checkpoint / stop are due now. At a log row
+of the adversarial phase it also warns, once per run, when the refined images have
+collapsed: they hardly vary over a batch any more (every image the same, e.g. all black),
+while the synthetic images they came from do (`batch_variety`, logged as refined_variety).
+Training goes on; the warning names the fix.
 
 Progress goes to stderr in the form that suits it: a tqdm bar on a terminal; in a file or a
 pipe (a log a person reads later) plain lines instead, one at a log row (every
@@ -119,6 +123,36 @@ class NoLog:
         pass
 
 
+# Below this refined_variety (the refined batch varies less than a fifth as much as the
+# synthetic batch it came from) the refiner has collapsed; a refiner that keeps its input
+# stays near 1.
+COLLAPSE_VARIETY = 0.2
+
+
+def batch_variety(refined: torch.Tensor, synthetic: torch.Tensor) -> torch.Tensor:
+    """How much the refined images vary over the batch, as a share of how the synthetic
+    images they came from vary: the per-pixel standard deviation over the batch, averaged
+    over pixels, of refined over synthetic (a 0-d tensor, no gradient). About 1 for a refiner
+    that keeps its input, near 0 when every refined image is the same; 1 for a batch of one
+    or a batch of identical synthetic images, which cannot tell."""
+    if len(refined) < 2:
+        return torch.ones((), device=refined.device)
+    with torch.no_grad():
+        spread_refined = refined.detach().float().std(dim=0, unbiased=False).mean()
+        spread_synthetic = synthetic.detach().float().std(dim=0, unbiased=False).mean()
+        return (spread_refined + 1e-6) / (spread_synthetic + 1e-6)
+
+
+def collapse_warning(step: int, variety: float) -> str:
+    return (
+        f"warning: step {step}: the refined images have collapsed: they vary over a batch "
+        f"{variety:.0%} as much as the synthetic images they came from (a refiner that keeps "
+        f"its input: about 100%); the refiner no longer keeps its input. Raise "
+        f"loss.lambda_reg or lower optim.lr_refiner, and set select.every so a checkpoint "
+        f"from before the collapse is kept"
+    )
+
+
 def raise_non_finite(bad: tuple[str, float, int, str] | None, step: int, run_dir: Path):
     last = run_dir / "checkpoints" / "last.pt"
     where = (
@@ -159,6 +193,8 @@ class Monitor:
     ) -> None:
         self.cfg, self.state, self.env, self.log, self.run_dir = cfg, state, env, log, run_dir
         self.meters = Meters()
+        self.echo = echo and env.is_main
+        self.collapsed_at: int | None = None  # the step of the collapse warning, once
         self.seen, self.t_last = 0, time.perf_counter()  # images since the last log row
         show = echo and env.is_main and cfg.log.progress
         self.progress: tqdm | None = None  # the bar, on a terminal
@@ -222,6 +258,22 @@ class Monitor:
         if self.lines is not None:
             self.lines.row(step, phase, means, now)
         self.seen, self.t_last = 0, now
+        self._check_collapse(step, phase, means)
+
+    def _check_collapse(self, step: int, phase: str, means: dict[str, float]) -> None:
+        """Warn (log.txt, and stderr when echoing) the first time the refined images of a
+        log row's adversarial steps have collapsed (see COLLAPSE_VARIETY). Not while R
+        pretrains: a fresh refiner is not yet the identity."""
+        variety = means.get("refined_variety")
+        if self.collapsed_at is not None or phase != "adversarial" or variety is None:
+            return
+        if variety >= COLLAPSE_VARIETY:
+            return
+        self.collapsed_at = step
+        message = collapse_warning(step, variety)
+        self.log.info(message, echo=False)
+        if self.echo:
+            tqdm.write(message, file=sys.stderr)  # above the bar, if there is one
 
     def close(self) -> None:
         """End the progress output (the bar's line is finished, so what is printed next

@@ -32,6 +32,7 @@ from simgan.losses import (
     refiner_loss,
     self_regularization_loss,
 )
+from simgan.training.monitor import batch_variety
 from simgan.training.state import TrainState
 
 
@@ -89,7 +90,11 @@ def refiner_update(
     state.opt_refiner.zero_grad(set_to_none=True)
     total.backward()
     state.opt_refiner.step()
-    out = {"refiner_loss": total.detach(), "refiner_reg": reg.detach()}
+    out = {
+        "refiner_loss": total.detach(),
+        "refiner_reg": reg.detach(),
+        "refined_variety": batch_variety(refined, x),  # the collapse check's metric
+    }
     if adv is not None:
         out["refiner_adv"] = adv.detach()
     if label is not None:
