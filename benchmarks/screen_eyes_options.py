@@ -15,8 +15,11 @@
    the --set overrides; with select.every > 0 the trainer keeps checkpoints/best.pt, chosen
    on select.held_out patches of the 2,400 training ones (not on the validation part);
 5. evaluate_run against the 600 validation patches: C2ST and KID of raw and refined eyes,
-   iris and gaze moved on fresh simulator eyes; for a run with a best checkpoint, both the
-   best and the last checkpoint are scored.
+   iris and gaze moved on fresh simulator eyes, and the gaze yardstick's error against the
+   labels before and after refinement; for a run with a best checkpoint, both the best and
+   the last checkpoint are scored. With --label-model the gaze is also read by the frozen
+   label model R trained against ("label_model": did R satisfy the network it was tied to,
+   or only move the independent yardstick's reading?).
 Prints one JSON object. The data of step 1-3 is kept in --out and reused by later calls.
 """
 
@@ -58,10 +61,21 @@ def summary(metrics: dict) -> dict:
     keys = ("c2st_accuracy_raw_synthetic", "c2st_accuracy_refined", "kid_raw_synthetic")
     out = {k: metrics[k] for k in (*keys, "kid_refined")}
     p = metrics.get("preservation", {})
-    for k in ("pupil_shift_px_mean", "gaze_shift_deg_mean", "estimator_error_deg"):
+    for k in ("pupil_shift_px_mean", "gaze_shift_deg_mean", *GAZE_ERRORS[1:]):
         if k in p:
             out[k] = p[k]
     return out
+
+
+# What the gaze yardstick says: how far refinement moved its reading, and its error against
+# the synthetic labels on the eyes before and after refinement.
+GAZE_ERRORS = ("gaze_shift_deg_mean", "estimator_error_deg", "gaze_error_refined_deg")
+
+
+def read_by(metrics: dict) -> dict:
+    """The gaze keys of a run's preservation metrics, for a reading by another estimator."""
+    p = metrics.get("preservation", {})
+    return {k: p.get(k) for k in GAZE_ERRORS}
 
 
 def main() -> None:
@@ -118,6 +132,11 @@ def main() -> None:
     for name, ckpt in points.items():
         m = evaluate_run(ckpt, real=val_h5, count=VAL_COUNT, seed=args.seed, write=False)
         result[name] = summary(m)
+        if args.label_model:
+            m = evaluate_run(
+                ckpt, real=val_h5, count=VAL_COUNT, seed=args.seed, write=False, gaze_estimator=path
+            )
+            result[name]["label_model"] = read_by(m)
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(result, default=float))
 
