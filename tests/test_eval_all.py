@@ -86,6 +86,12 @@ def test_eval_run_reads_gaze_with_a_saved_estimator(tmp_path):
     assert got["gaze_count"] == 32 == direct["gaze_count"]  # every image: none held out
     assert abs(got["gaze_shift_deg_mean"] - direct["gaze_shift_deg_mean"]) < 1e-6
     assert not (run / "metrics.json").exists()
+    # a second reading of the same refiner, without the realism scores
+    reread = evaluate_run(
+        run, count=32, gaze_estimator=tmp_path / "gaze.pt", write=False, realism=False
+    )
+    assert not any(k.startswith(("c2st", "kid")) for k in reread)
+    assert reread["preservation"]["gaze_shift_deg_mean"] == got["gaze_shift_deg_mean"]
     args = ["eval", "all", str(run), "--count", "32", "--epochs", "1", "--json"]
     assert main([*args, "--min-steps", "5", "--gaze-model", str(tmp_path / "gaze.pt")]) == 0
     assert json.loads((run / "metrics.json").read_text())["preservation"]["gaze_count"] == 32

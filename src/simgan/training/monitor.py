@@ -138,8 +138,8 @@ def batch_variety(refined: torch.Tensor, synthetic: torch.Tensor) -> torch.Tenso
     if len(refined) < 2:
         return torch.ones((), device=refined.device)
     with torch.no_grad():
-        spread_refined = refined.detach().float().std(dim=0, unbiased=False).mean()
-        spread_synthetic = synthetic.detach().float().std(dim=0, unbiased=False).mean()
+        spread_refined = refined.float().std(dim=0, unbiased=False).mean()
+        spread_synthetic = synthetic.float().std(dim=0, unbiased=False).mean()
         return (spread_refined + 1e-6) / (spread_synthetic + 1e-6)
 
 
@@ -267,7 +267,7 @@ class Monitor:
         variety = means.get("refined_variety")
         if self.collapsed_at is not None or phase != "adversarial" or variety is None:
             return
-        if variety >= COLLAPSE_VARIETY:
+        if variety >= COLLAPSE_VARIETY:  # the refiner still keeps its input
             return
         self.collapsed_at = step
         message = collapse_warning(step, variety)
